@@ -1,0 +1,1 @@
+"""Turns a knowledge folder into a searchable index artifact (see docs/architecture.md)."""

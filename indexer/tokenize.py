@@ -1,0 +1,76 @@
+"""Chinese tokenisation for the keyword index: jieba with the project's finance/government user
+dictionary, on normalised text, without stop words and punctuation."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import cache, lru_cache
+from importlib import resources
+
+import jieba
+
+from indexer.textnorm import normalize
+
+
+def _data(name: str) -> str:
+    return resources.files("indexer").joinpath("data", name).read_text(encoding="utf-8")
+
+
+@cache
+def _tokenizer() -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    for line in _data("userdict.txt").splitlines():
+        parts = line.split()
+        if parts:
+            tok.add_word(
+                parts[0],
+                int(parts[1]) if len(parts) > 1 else None,
+                parts[2] if len(parts) > 2 else None,
+            )
+    return tok
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    return frozenset(w.strip() for w in _data("stopwords.txt").splitlines() if w.strip())
+
+
+def dictionary_fingerprint() -> str:
+    """Recorded in the index manifest: a different dictionary tokenises differently."""
+    return hashlib.sha256((_data("userdict.txt") + _data("stopwords.txt")).encode()).hexdigest()[
+        :16
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _cut(text: str) -> tuple[str, ...]:
+    stop = stopwords()
+    return tuple(
+        t
+        for t in _tokenizer().cut_for_search(text)
+        if t.strip() and t not in stop and any(ch.isalnum() for ch in t)
+    )
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens of a text (normalised first)."""
+    return list(_cut(normalize(text)))
+
+
+def warm_up() -> None:
+    """Load the dictionary now rather than on the first question."""
+    _cut("政府采购")
+
+
+@lru_cache(maxsize=16384)
+def _chars(text: str) -> tuple[str, ...]:
+    s = "".join(ch for ch in text if ch.isalnum())
+    return tuple(s) + tuple(s[i : i + 2] for i in range(len(s) - 1))
+
+
+def char_tokens(text: str) -> list[str]:
+    """Character unigrams and bigrams of normalised text: robust to typos and word-boundary
+    errors in short questions (微粒贷/微利贷), used for matching FAQ questions."""
+    return list(_chars(normalize(text)))
