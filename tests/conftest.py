@@ -1,0 +1,33 @@
+"""Shared fixtures: the real sample knowledge base, indexed once per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+SHARED = ROOT.parent / "shared"
+WITHHELD_MARKER = "POLICYQA-WITHHELD-MARKER-7F3A"
+
+
+def run_cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``policyqa`` command as a user would."""
+    exe = Path(sys.executable).with_name("policyqa")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "policyqa"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, check=check,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the shipped sample knowledge base, built through the CLI."""
+    out = tmp_path_factory.mktemp("sample-index")
+    result = run_cli("index", str(KNOWLEDGE), "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
