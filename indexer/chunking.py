@@ -64,6 +64,7 @@ def _rejoin_broken(paragraphs: list[str], is_heading: re.Pattern[str] | None = N
             and not out[-1].endswith(_SENTENCE_FINAL)
             and not starts_new
             and not _looks_like_heading(out[-1])
+            and not out[-1].startswith("#")  # a Markdown title is not a broken line
         ):
             out[-1] += para
         else:
@@ -75,7 +76,7 @@ def _looks_like_heading(para: str) -> bool:
     return (
         any(level.match(para) for level in _NOTICE_LEVELS)
         and len(para) <= 40
-        and not para.endswith("。")
+        and not para.endswith(("。", "；", ";"))  # a short list item is text, not a heading
     )
 
 
@@ -132,7 +133,7 @@ def notice_sections(text: str) -> list[Section]:
         first, _, rest = para.partition("。") if not _looks_like_heading(para) else (para, "", "")
         heading = re.sub(r"[\s　]+", "", first).rstrip("：:")[:_MAX_SECTION]
         path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, heading)]
-        if rest.strip():
+        if not _looks_like_heading(para):  # a one-sentence item is text too, never dropped
             sections.append(Section(tuple(h for _, h in path), para))
     if closing:
         sections.append(Section(("落款",), "\n".join(closing)))

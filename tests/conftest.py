@@ -15,13 +15,16 @@ SHARED = ROOT.parent / "shared"
 WITHHELD_MARKER = "POLICYQA-WITHHELD-MARKER-7F3A"
 
 
-def run_cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, check: bool = False, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``policyqa`` command as a user would."""
     exe = Path(sys.executable).with_name("policyqa")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "policyqa"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, check=check,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, check=check, timeout=timeout, env=env
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The answering service: FAQ first, then cited policy passages, refusal or hand-over."""

@@ -1,0 +1,258 @@
+"""The answering core: a citizen's question in, a cited answer, a refusal or a hand-over out.
+
+Order: requests for a person and complaints go to a person; greetings get a short reply; then the
+curated FAQ; then policy passages; below the calibrated confidence, no guess: say so, suggest the
+closest FAQ questions and offer a person. This module never imports a channel.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from indexer.encoders import Encoder
+from indexer.models import Chunk, Disclosure, DocumentMeta, Kind
+from indexer.store import LoadedIndex
+from indexer.textnorm import normalize, strip_punctuation
+from service import replies
+from service.citations import Source, apply_note, cite, validity_note
+from service.faq_match import FaqMatcher, FaqResult
+from service.intents import Intent, classify, strip_greeting
+from service.passages import PassageHit, PassageResult, PassageRetriever
+from service.query import QueryRep, prepare
+from service.sessions import SessionStore, Turn, looks_like_follow_up
+from service.tuning import DEFAULT_TUNING, Tuning
+
+ACCEPT = 0.5  # calibrated confidence at which the service answers
+FOLLOW_UP_CONTEXT = 80  # characters of the previous question carried into a follow-up
+
+
+class AnswerType(StrEnum):
+    FAQ = "faq"
+    PASSAGE = "passage"
+    NONE = "none"
+    HANDOFF = "handoff"
+    SMALLTALK = "smalltalk"
+
+
+@dataclass
+class Answer:
+    answer_id: str
+    type: AnswerType
+    answer: str
+    confidence: float
+    sources: list[Source] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
+    handoff: bool = False
+    # Not part of the HTTP response: what the evaluation and the staff views look at.
+    question: str = ""
+    faq_ranking: list[str] = field(default_factory=list)
+    passage_ranking: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, excerpt)
+
+    @property
+    def answered(self) -> bool:
+        return self.type in (AnswerType.FAQ, AnswerType.PASSAGE)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Answerer:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        encoder: Encoder,
+        *,
+        tuning: Tuning = DEFAULT_TUNING,
+        sessions: SessionStore | None = None,
+    ) -> None:
+        self.index, self.encoder, self.tuning = index, encoder, tuning
+        self.sessions = sessions if sessions is not None else SessionStore()
+        self.faqs = FaqMatcher(index, tuning)
+        self.passages = PassageRetriever(index, tuning)
+        self.metas = {doc_id: record.meta for doc_id, record in index.documents.items()}
+        self.interpretations: dict[str, list[str]] = {}
+        for meta in self.metas.values():
+            if meta.kind == Kind.INTERPRETATION and meta.interprets:
+                self.interpretations.setdefault(meta.interprets, []).append(meta.id)
+
+    # ---- entry point ---------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        *,
+        session_id: str | None = None,
+        channel: str | None = None,
+        rank_all: bool = False,
+    ) -> Answer:
+        text = normalize(question)
+        intent = classify(text)
+        if intent in (Intent.HUMAN, Intent.COMPLAINT):
+            return Answer(
+                _new_id(),
+                AnswerType.HANDOFF,
+                replies.handoff(intent),
+                1.0,
+                handoff=True,
+                question=text,
+            )
+        if intent != Intent.QUESTION:
+            return Answer(
+                _new_id(), AnswerType.SMALLTALK, replies.smalltalk(intent), 1.0, question=text
+            )
+        core = strip_greeting(text) or text
+        previous = self.sessions.last(session_id)
+        effective = core
+        if previous is not None and looks_like_follow_up(core):
+            effective = f"{previous.question[:FOLLOW_UP_CONTEXT]} {core}"
+        answer = self._answer(effective, rank_all=rank_all)
+        self.sessions.remember(session_id, Turn(answer.question, answer.answered))
+        return answer
+
+    # ---- answering one (effective) question ------------------------------------------------------
+
+    def _answer(self, text: str, *, rank_all: bool) -> Answer:
+        query = prepare(text, self.encoder)
+        faq = self.faqs.match(query)
+        passages: PassageResult | None = None
+        if faq.confidence < ACCEPT or rank_all:
+            passages = self.passages.search(query)
+        if faq.hits and faq.confidence >= ACCEPT:
+            answer = self._faq_answer(query, faq)
+        elif passages is not None and passages.hits and passages.confidence >= ACCEPT:
+            answer = self._passage_answer(query, passages, faq)
+        else:
+            confidence = max(faq.confidence, passages.confidence if passages else 0.0)
+            answer = Answer(
+                _new_id(),
+                AnswerType.NONE,
+                replies.NOT_FOUND,
+                confidence,
+                related=self._related(faq),
+                handoff=True,
+            )
+        answer.question = text
+        answer.faq_ranking = [hit.entry.id for hit in faq.hits]
+        if passages is not None:
+            answer.passage_ranking = [(h.chunk.doc_id, h.chunk.text) for h in passages.hits]
+        return answer
+
+    def _related(self, faq: FaqResult, exclude: str | None = None) -> list[str]:
+        return [h.entry.question for h in faq.hits if h.entry.id != exclude][: self.tuning.related]
+
+    def _faq_answer(self, query: QueryRep, faq: FaqResult) -> Answer:
+        entry = faq.hits[0].entry
+        cited: list[tuple[DocumentMeta, Chunk | None, str | None]] = []
+        notes = []
+        for ref in entry.sources:
+            meta = self.metas.get(ref.doc_id)
+            if meta is None or meta.disclosure != Disclosure.PUBLIC:
+                continue  # the indexer refuses such entries; an old index may still hold one
+            chunk = self._article_chunk(meta, ref.article)
+            cited.append((meta, chunk, None if chunk else ref.article))
+            if not meta.is_current:
+                notes.append(validity_note(meta, self._replacement(meta)))
+        if cited:
+            companions: list[tuple[DocumentMeta, Chunk]] = []
+            self._add_companions(query, cited[0][0], companions)
+            cited.extend(
+                (m, c, None) for m, c in companions if m.id not in {x[0].id for x in cited}
+            )
+        sources = [cite(meta, chunk, section=section) for meta, chunk, section in cited]
+        text = "".join(notes) + entry.answer.strip()
+        return Answer(
+            _new_id(),
+            AnswerType.FAQ,
+            text,
+            faq.confidence,
+            sources=sources,
+            related=self._related(faq, exclude=entry.id),
+        )
+
+    def _article_chunk(self, meta: DocumentMeta, article: str | None) -> Chunk | None:
+        rows = self.passages.rows_of_doc.get(meta.id, [])
+        if not article:
+            return None
+        key = strip_punctuation(article)
+        for row in rows:
+            chunk = self.passages.chunks[row]
+            last = strip_punctuation(chunk.section.split(" › ")[-1])
+            if last and (key.endswith(last) or last.endswith(key)):
+                return chunk
+        return None
+
+    def _replacement(self, meta: DocumentMeta) -> DocumentMeta | None:
+        seen = {meta.id}
+        current = meta
+        while current.superseded_by and current.superseded_by not in seen:
+            nxt = self.metas.get(current.superseded_by)
+            if nxt is None:
+                return None
+            seen.add(nxt.id)
+            current = nxt
+        return current if current is not meta else None
+
+    def _passage_answer(self, query: QueryRep, result: PassageResult, faq: FaqResult) -> Answer:
+        top = result.hits[0]
+        meta = top.meta
+        if meta.disclosure == Disclosure.ON_REQUEST:
+            doc_no = f"（{meta.doc_no}）" if meta.doc_no else ""
+            text = f"《{meta.title}》{doc_no}属于依申请公开的政府信息，未在网上主动公开。{apply_note(meta)}"
+            return Answer(
+                _new_id(),
+                AnswerType.PASSAGE,
+                text,
+                result.confidence,
+                sources=[cite(meta, None)],
+                related=self._related(faq),
+            )
+        chosen: list[tuple[DocumentMeta, Chunk]] = []
+        note = ""
+        if not meta.is_current:
+            replacement = self._replacement(meta)
+            note = validity_note(meta, replacement)
+            newer = self.passages.best_in_document(query, replacement.id) if replacement else None
+            if replacement is not None and newer is not None:
+                chosen.append((replacement, newer))
+        chosen.append((meta, top.chunk))
+        self._add_companions(query, meta, chosen)
+        for hit in result.hits[1:]:
+            if len(chosen) >= self.tuning.sources:
+                break
+            if hit.meta.disclosure == Disclosure.PUBLIC and not self._same_place(hit, chosen):
+                chosen.append((hit.meta, hit.chunk))
+        sources = [cite(m, c) for m, c in chosen[: self.tuning.sources]]
+        lead = sources[0]
+        section = f"{lead.section}" if lead.section and lead.section != "正文" else ""
+        text = f"{note}根据《{lead.title}》{section}：{lead.excerpt}"
+        return Answer(
+            _new_id(),
+            AnswerType.PASSAGE,
+            text,
+            result.confidence,
+            sources=sources,
+            related=self._related(faq),
+        )
+
+    def _add_companions(
+        self, query: QueryRep, meta: DocumentMeta, chosen: list[tuple[DocumentMeta, Chunk]]
+    ) -> None:
+        """A policy is cited with its interpretation draft, and a draft with its policy."""
+        partners = list(self.interpretations.get(meta.id, []))
+        if meta.kind == Kind.INTERPRETATION and meta.interprets:
+            partners.append(meta.interprets)
+        for doc_id in partners:
+            partner = self.metas.get(doc_id)
+            if partner is None or partner.disclosure != Disclosure.PUBLIC:
+                continue
+            chunk = self.passages.best_in_document(query, doc_id)
+            if chunk is not None:
+                chosen.append((partner, chunk))
+                break
+
+    @staticmethod
+    def _same_place(hit: PassageHit, chosen: list[tuple[DocumentMeta, Chunk]]) -> bool:
+        return any(m.id == hit.meta.id and c.section == hit.chunk.section for m, c in chosen)

@@ -1,0 +1,110 @@
+"""The FastAPI application: assembled in one place, state behind dependencies."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+
+from service.answering import Answerer
+from service.config import Settings
+from service.engine import load_answerer
+from service.errors import validation_error
+from service.schemas import AskRequest, AskResponse, ErrorResponse, SourceOut
+
+log = logging.getLogger("policyqa.service")
+
+
+class Engine:
+    """Holds the answerer once the index is loaded; loading runs beside the server so that
+    /healthz answers at once and /readyz tells when questions can be answered."""
+
+    def __init__(self) -> None:
+        self.answerer: Answerer | None = None
+        self.error: str | None = None
+
+    def load(self, settings: Settings) -> None:
+        try:
+            self.answerer = load_answerer(
+                settings.index_dir, encoder_model_dir=settings.encoder_model_dir
+            )
+            log.info("index %s loaded", self.answerer.index.version)
+        except Exception as exc:  # reported by /readyz and the log; the process stays up
+            self.error = str(exc)
+            log.exception("index could not be loaded")
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_answerer(engine: Annotated[Engine, Depends(get_engine)]) -> Answerer:
+    if engine.answerer is None:
+        raise HTTPException(status_code=503, detail="服务正在启动，索引尚未加载完成，请稍后再试")
+    return engine.answerer
+
+
+AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastAPI:
+    engine = Engine()
+    engine.answerer = answerer
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine.answerer is None:
+            threading.Thread(
+                target=engine.load, args=(settings,), daemon=True, name="index-loader"
+            ).start()
+        yield
+
+    app = FastAPI(title="policyqa 政策咨询综合服务窗口", version="0.1.0", lifespan=lifespan)
+    app.state.engine = engine
+    app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+    @app.get("/healthz", summary="进程存活")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="索引已加载、可以回答", responses={503: {"model": ErrorResponse}})
+    def readyz(engine: EngineDep) -> dict[str, object]:
+        if engine.answerer is None:
+            detail = f"索引加载失败：{engine.error}" if engine.error else "索引加载中"
+            raise HTTPException(status_code=503, detail=detail)
+        index = engine.answerer.index
+        return {
+            "status": "ready",
+            "index_version": index.version,
+            "documents": len(index.documents),
+            "chunks": len(index.chunks),
+            "faqs": len(index.faqs),
+        }
+
+    @app.post(
+        "/api/v1/ask",
+        response_model=AskResponse,
+        summary="提问",
+        responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    )
+    def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
+        result = answerer.ask(body.question, session_id=body.session_id, channel=body.channel)
+        return AskResponse(
+            answer_id=result.answer_id,
+            type=result.type.value,
+            answer=result.answer,
+            confidence=round(result.confidence, 4),
+            sources=[SourceOut(**vars(s)) for s in result.sources],
+            related=result.related,
+            handoff=result.handoff,
+        )
+
+    return app

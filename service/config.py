@@ -1,0 +1,18 @@
+"""Service settings: command-line options first, then ``POLICYQA_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICYQA_", extra="ignore")
+
+    index_dir: Path = Field(description="index folder written by `policyqa index`")
+    # Needed only for an index built with a sentence-transformers model: its local folder.
+    encoder_model_dir: str | None = None
+    max_question_chars: int = 500
+    session_ttl_seconds: float = 1800

@@ -1,0 +1,28 @@
+"""Loads an index with the encoder that built it and makes it ready to answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexer.encoders import check_same, make_encoder, spec_of
+from indexer.store import load_index
+from service.answering import Answerer
+from service.sessions import SessionStore
+from service.tuning import DEFAULT_TUNING, Tuning
+
+
+def load_answerer(
+    index_dir: Path,
+    *,
+    encoder_model_dir: str | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
+    sessions: SessionStore | None = None,
+) -> Answerer:
+    """Raises indexer.store.IndexLoadError or indexer.encoders.EncoderError with a Chinese message."""
+    index = load_index(index_dir)
+    encoder = make_encoder(spec_of(index.encoder_identity, encoder_model_dir))
+    check_same(index.encoder_identity, encoder)
+    answerer = Answerer(index, encoder, tuning=tuning, sessions=sessions)
+    answerer.ask("政府采购质疑")  # load the model and the dictionary before the first citizen
+    answerer.sessions.forget_all()
+    return answerer

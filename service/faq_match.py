@@ -1,0 +1,77 @@
+"""Matches a question against every curated FAQ entry (standard question and variants).
+
+Ranking fuses dense similarity (the best question of an entry and the entry's centroid) with a
+character-bigram BM25 over all questions of the entry. Confidence rests on the dense similarities
+and on how much of the question's wording the FAQ collection knows at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.models import FaqEntry
+from indexer.store import LoadedIndex
+from service.confidence import calibrate
+from service.query import QueryRep
+from service.tuning import Tuning
+
+
+@dataclass(frozen=True)
+class FaqHit:
+    entry: FaqEntry
+    score: float
+
+
+@dataclass(frozen=True)
+class FaqResult:
+    hits: list[FaqHit]  # best first, at most ``candidates``
+    raw: float
+    confidence: float
+
+
+class FaqMatcher:
+    def __init__(self, index: LoadedIndex, tuning: Tuning) -> None:
+        self.tuning = tuning
+        self.entries = list(index.faqs.values())
+        position = {e.id: i for i, e in enumerate(self.entries)}
+        self.row_entry = np.array([position[q.faq_id] for q in index.faq_questions], dtype=np.int64)
+        self.vectors = index.faq_vectors
+        self.keywords = index.faq_keywords
+        dim = index.faq_vectors.vectors.shape[1] if len(index.faq_vectors) else 1
+        centroids = np.zeros((len(self.entries), dim), dtype=np.float32)
+        if len(self.row_entry):
+            np.add.at(centroids, self.row_entry, index.faq_vectors.vectors)
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        self.centroids = centroids / np.maximum(norms, 1e-12)
+
+    def match(self, query: QueryRep, *, limit: int = 10) -> FaqResult:
+        if not self.entries:
+            return FaqResult([], 0.0, 0.0)
+        row_cos = self.vectors.all_scores(query.vector)
+        best_row = np.full(len(self.entries), -1.0, dtype=np.float32)
+        np.maximum.at(best_row, self.row_entry, row_cos)
+        centroid = self.centroids @ query.vector
+        keyword = self.keywords.scores(query.chars)
+        top_kw = float(keyword.max())
+        w = self.tuning.faq_dense_weight
+        fused = w * (best_row + centroid) / 2 + (1 - w) * (keyword / top_kw if top_kw > 0 else 0)
+        order = np.argsort(-fused)[:limit]
+        best = int(order[0])
+        raw = float((best_row[best] + centroid[best] + self._known(query)) / 3)
+        confidence = calibrate(
+            raw, threshold=self.tuning.faq_threshold, scale=self.tuning.confidence_scale
+        )
+        return FaqResult([FaqHit(self.entries[i], float(fused[i])) for i in order], raw, confidence)
+
+    def _known(self, query: QueryRep) -> float:
+        """IDF-weighted share of the question's character pairs that occur in any FAQ question."""
+        pairs = list(dict.fromkeys(t for t in query.chars if len(t) == 2)) or list(query.chars)
+        weights = [self.keywords.idf_of(t) for t in pairs]
+        total = sum(weights)
+        if total <= 0:
+            return 0.0
+        return (
+            sum(w for t, w in zip(pairs, weights, strict=True) if t in self.keywords.vocab) / total
+        )

@@ -1,0 +1,61 @@
+"""Conversation context: the previous turn of a session, so that a follow-up question
+("那需要什么材料？") is understood in its light. In memory, bounded, with expiry."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+# A follow-up leans on the previous turn: it opens with a connective, points back at it, or is a
+# bare question without a subject of its own (需要什么材料？多久能办好？).
+_FOLLOW_UP = re.compile(
+    r"^(那|那么|还有|另外|然后|如果|要是|假如|此外|以及)"
+    r"|这个|那个|这种|那种|上述|上面|刚才|它|其中"
+    r"|^(需要|要|得|该|应该|怎么|如何|多久|多长时间|几天|什么时候|何时|哪里|去哪|在哪|有哪些|有什么|是否|能不能|可以吗)"
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str  # the effective (possibly combined) question, normalised
+    answered: bool
+
+
+def looks_like_follow_up(text: str) -> bool:
+    return len(text) <= 20 and bool(_FOLLOW_UP.search(text))
+
+
+class SessionStore:
+    def __init__(self, *, ttl_seconds: float = 1800, max_sessions: int = 10000) -> None:
+        self.ttl, self.max_sessions = ttl_seconds, max_sessions
+        self._turns: OrderedDict[str, tuple[float, Turn]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def last(self, session_id: str | None) -> Turn | None:
+        if not session_id:
+            return None
+        with self._lock:
+            item = self._turns.get(session_id)
+            if item is None:
+                return None
+            stamp, turn = item
+            if time.monotonic() - stamp > self.ttl:
+                del self._turns[session_id]
+                return None
+            return turn
+
+    def remember(self, session_id: str | None, turn: Turn) -> None:
+        if not session_id:
+            return
+        with self._lock:
+            self._turns[session_id] = (time.monotonic(), turn)
+            self._turns.move_to_end(session_id)
+            while len(self._turns) > self.max_sessions:
+                self._turns.popitem(last=False)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._turns.clear()

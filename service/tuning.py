@@ -1,0 +1,35 @@
+"""The one configuration of fusion weights and confidence thresholds, for every task.
+
+Chosen on the development splits in ../shared/eval (FAQ: faq-bq-dev, passages: policy-ncpqa-dev,
+out of scope: oos-lcqmc-dev) as described in docs/retrieval.md; ``bench/bench_quality.py`` reproduces
+the figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tuning:
+    # FAQ ranking: dense (best question row and entry centroid) fused with character BM25.
+    faq_dense_weight: float = 0.75
+    # FAQ confidence: mean of (best row cosine, centroid cosine, known-bigram ratio) vs threshold.
+    faq_threshold: float = 0.58
+    # Passage ranking: chunk BM25 and document BM25 (each divided by its best), plus cosine.
+    passage_keyword_weight: float = 0.8
+    passage_dense_weight: float = 0.2
+    passage_document_weight: float = 1.0
+    # Passage confidence: mean of (best cosine, cosine of the top chunk, document coverage).
+    passage_threshold: float = 0.40
+    # Width of the logistic that maps a raw score to a confidence (0.5 at the threshold).
+    confidence_scale: float = 0.04
+    # Candidates taken from each retriever before fusion.
+    candidates: int = 100
+    # A document that is not current (已修改/已失效/已废止 or superseded) ranks below current ones.
+    outdated_penalty: float = 0.85
+    sources: int = 3
+    related: int = 3
+
+
+DEFAULT_TUNING = Tuning()

@@ -1,0 +1,249 @@
+"""The HTTP interface of /api/v1/ask on the shipped sample knowledge, as the chat widget uses it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
+from tests.conftest import WITHHELD_MARKER
+
+
+@pytest.fixture(scope="module")
+def client(sample_index: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(index_dir=sample_index))) as c:
+        deadline = time.monotonic() + 120
+        while c.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, c.get("/readyz").json()
+            time.sleep(0.2)
+        yield c
+
+
+def ask(client: TestClient, question: Any, **extra: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/ask", json={"question": question, **extra})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {
+        "answer_id",
+        "type",
+        "answer",
+        "confidence",
+        "sources",
+        "related",
+        "handoff",
+    }
+    for source in body["sources"]:
+        assert set(source) == {
+            "doc_id",
+            "title",
+            "doc_no",
+            "section",
+            "issued_on",
+            "status",
+            "url",
+            "excerpt",
+        }
+        assert len(source["excerpt"]) <= 300
+        assert source["status"] in {"现行有效", "已修改", "已失效", "已废止"}
+    return body
+
+
+def test_health_ready_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["documents"] > 60 and ready["faqs"] >= 40
+    assert "/api/v1/ask" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_supplier_challenge_cites_procurement_law_article(client: TestClient) -> None:
+    body = ask(client, "我是供应商，对政府采购的中标结果有异议，该怎么办？")
+    assert body["type"] == "faq" and body["confidence"] >= 0.5 and not body["handoff"]
+    cited = {(s["doc_id"], s["section"].split(" › ")[-1]) for s in body["sources"]}
+    assert ("政府采购法-2014", "第五十二条") in cited
+    first = body["sources"][0]
+    assert first["title"] == "中华人民共和国政府采购法" and first["issued_on"] == "2014-08-31"
+    assert first["section"] == "第六章 质疑与投诉 › 第五十二条"
+    assert "七个工作日" in first["excerpt"]
+    assert body["related"], "related FAQ questions are offered"
+
+
+def test_passage_answer_cites_document_and_article(client: TestClient) -> None:
+    body = ask(client, "国库券的发行对象有哪些？")
+    assert body["type"] == "passage" and body["confidence"] >= 0.5
+    top = body["sources"][0]
+    assert top["doc_id"] == "国库券条例-2011" and top["section"].endswith("第二条")
+    assert "居民个人" in top["excerpt"] and top["status"] == "现行有效"
+    assert "国库券条例" in body["answer"]
+
+
+def test_policy_is_cited_with_its_interpretation(client: TestClient) -> None:
+    body = ask(client, "预算、决算草案经批准后多长时间内向社会公开？")
+    kinds = {s["doc_id"] for s in body["sources"]}
+    assert "预算法-2018" in kinds
+    assert any(d.startswith("解读-预算法") for d in kinds), body["sources"]
+
+
+def test_accounting_law_cites_2024_version_as_current(client: TestClient) -> None:
+    body = ask(client, "会计法对单位内部会计监督制度有什么要求？")
+    assert body["type"] in ("faq", "passage")
+    first = body["sources"][0]
+    assert first["doc_id"] == "会计法-2024" and first["status"] == "现行有效"
+    for source in body["sources"]:
+        if source["doc_id"] == "会计法-2017":
+            assert source["status"] == "已修改"
+
+
+def test_only_old_version_matches_says_so(client: TestClient) -> None:
+    body = ask(client, "中国人民解放军总后勤部可以制定军队实施国家统一的会计制度的具体办法吗？")
+    assert body["type"] == "passage"
+    assert "注意" in body["answer"] and "已修改" in body["answer"]
+    assert body["sources"][0]["doc_id"] == "会计法-2024"
+    old = [s for s in body["sources"] if s["doc_id"] == "会计法-2017"]
+    assert old and old[0]["status"] == "已修改" and "总后勤部" in old[0]["excerpt"]
+
+
+def test_on_request_document_is_named_with_how_to_apply(client: TestClient) -> None:
+    body = ask(client, "2021年度市级财政专项资金绩效评价结果的报告在哪里看？")
+    assert body["type"] == "passage"
+    source = body["sources"][0]
+    assert source["doc_no"] == "泰财绩〔2021〕5号" and source["section"] == "依申请公开"
+    assert "依申请公开" in body["answer"] and "申请" in source["excerpt"]
+    body_text = (Path(__file__).parent.parent / "knowledge/policies/samples").glob("*泰财绩*")
+    text = next(body_text).read_text("utf-8").split("---", 2)[2]
+    paragraph = max(text.split("\n"), key=len)[:40]  # a sentence of the withheld body
+    assert paragraph not in body["answer"] and paragraph not in source["excerpt"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        WITHHELD_MARKER,
+        "财政监督检查内部工作方案",
+        "内部工作方案的检查对象和时间安排是什么",
+        "2021年财政监督检查有哪些重点",
+        "（示例）财政监督检查内部工作方案 全文",
+    ],
+)
+def test_withheld_document_never_appears(client: TestClient, question: str) -> None:
+    response = client.post("/api/v1/ask", json={"question": question})
+    assert WITHHELD_MARKER not in response.text.replace(question, "")
+    assert "内部工作方案" not in str(response.json()["sources"])
+
+
+def test_out_of_scope_is_declined_with_suggestions_and_a_person(client: TestClient) -> None:
+    body = ask(client, "周杰伦的新歌叫什么名字？")
+    assert body["type"] == "none" and body["handoff"] is True
+    assert body["sources"] == [] and len(body["related"]) == 3
+    assert body["confidence"] < 0.5 and "没有找到" in body["answer"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "转人工",
+        "我要人工客服",
+        "能不能找个人工服务",
+        "我要投诉你们单位的工作人员",
+        "举报某单位违规使用财政资金",
+        "我要信访",
+    ],
+)
+def test_person_complaint_report_petition_go_to_a_person(client: TestClient, question: str) -> None:
+    body = ask(client, question)
+    assert body["type"] == "handoff" and body["handoff"] is True and body["sources"] == []
+
+
+def test_asking_how_to_complain_is_a_policy_question(client: TestClient) -> None:
+    body = ask(client, "对质疑答复不满意，供应商怎么投诉？")
+    assert body["type"] == "faq" and not body["handoff"]
+    assert any(s["doc_id"].startswith("政府采购法") for s in body["sources"])
+
+
+@pytest.mark.parametrize(
+    ("question", "word"), [("你好", "您好"), ("谢谢！", "不客气"), ("再见", "再见")]
+)
+def test_greetings_and_thanks_get_a_short_reply(
+    client: TestClient, question: str, word: str
+) -> None:
+    body = ask(client, question)
+    assert body["type"] == "smalltalk" and word in body["answer"] and body["sources"] == []
+
+
+def test_greeting_before_a_question_is_answered(client: TestClient) -> None:
+    body = ask(client, "你好，请问个税起征点是多少？")
+    assert body["type"] == "faq" and body["sources"][0]["doc_id"] == "个人所得税法-2018"
+
+
+def test_follow_up_is_understood_in_context(client: TestClient) -> None:
+    alone = ask(client, "那需要什么材料？")
+    session = "test-follow-up"
+    ask(client, "供应商对中标结果有异议，怎么提出质疑？", session_id=session)
+    follow = ask(client, "那需要什么材料？", session_id=session)
+    assert follow["type"] in ("faq", "passage")
+    assert any("政府采购" in s["title"] for s in follow["sources"]), follow
+    assert alone["sources"] != follow["sources"]
+
+
+def test_sessions_do_not_leak_into_each_other(client: TestClient) -> None:
+    ask(client, "供应商对中标结果有异议，怎么提出质疑？", session_id="a")
+    other = ask(client, "那需要什么材料？", session_id="b")
+    assert not any("政府采购" in s["title"] for s in other["sources"])
+
+
+def test_text_is_normalised_before_matching(client: TestClient) -> None:
+    plain = ask(client, "个税起征点是多少？")
+    variant = ask(client, "  個稅　起征點 是多少？？ ")
+    assert variant["type"] == plain["type"] == "faq"
+    assert variant["answer"] == plain["answer"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "words"),
+    [
+        ({"question": ""}, "question", "不能为空"),
+        ({"question": "   \n "}, "question", "不能为空"),
+        ({"question": "财政" * 251}, "question", "500"),
+        ({"question": 123}, "question", "必须是文字"),
+        ({"question": ["个税"]}, "question", "必须是文字"),
+        ({"question": None}, "question", "必须是文字"),
+        ({}, "question", "缺少"),
+        ({"question": "个税", "session_id": 5}, "session_id", "必须是文字"),
+        ({"question": "个税", "session_id": "x" * 200}, "session_id", "过长"),
+    ],
+)
+def test_bad_questions_get_a_clear_chinese_422(
+    client: TestClient, payload: Any, field: str, words: str
+) -> None:
+    response = client.post("/api/v1/ask", json=payload)
+    assert response.status_code == 422
+    body = response.json()
+    assert words in body["detail"]
+    assert body["errors"][0]["field"] == field
+
+
+def test_invalid_json_and_non_object_bodies(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/ask", content=b"{question: ", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and "JSON" in response.json()["detail"]
+    response = client.post("/api/v1/ask", json=["个税"])
+    assert response.status_code == 422 and "JSON 对象" in response.json()["detail"]
+
+
+def test_not_ready_answers_503_in_chinese(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(index_dir=tmp_path))) as c:
+        deadline = time.monotonic() + 30
+        while "加载失败" not in c.get("/readyz").text:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert c.get("/readyz").status_code == 503
+        assert c.get("/healthz").status_code == 200
+        response = c.post("/api/v1/ask", json={"question": "个税"})
+        assert response.status_code == 503 and "索引" in response.json()["detail"]
