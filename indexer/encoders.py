@@ -97,7 +97,9 @@ class SentenceTransformerEncoder:
         self._model = SentenceTransformer(model, device="cpu")
         self._name = str(Path(model).resolve())
         self._fingerprint = _fingerprint(model)
-        dim = self._model.get_sentence_embedding_dimension()
+        # Newer sentence-transformers (6.x) renamed it; the old name emits a FutureWarning.
+        dimension = getattr(self._model, "get_embedding_dimension", None)
+        dim = dimension() if dimension else self._model.get_sentence_embedding_dimension()
         if dim is None:
             raise EncoderError(f"无法确定模型的向量维度：{model}")
         self._dim = int(dim)

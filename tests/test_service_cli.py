@@ -1,0 +1,157 @@
+"""The ``policyqa serve``, ``ask`` and ``eval`` commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import KNOWLEDGE, SHARED, run_cli
+
+EVAL = SHARED / "eval"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    exe = Path(sys.executable).with_name("policyqa")
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([str(exe), "serve", "--index", str(sample_index), "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.3)
+        r = httpx.post(f"{base}/api/v1/ask", json={"question": "政府采购可以采用哪些方式？"}, timeout=10)
+        assert r.status_code == 200
+        body = r.json()
+        assert body["type"] == "faq"
+        assert any(s["section"].endswith("第二十六条") for s in body["sources"])
+        assert httpx.post(f"{base}/api/v1/ask", json={"question": ""}, timeout=10).status_code == 422
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def test_serve_refuses_a_missing_index(tmp_path: Path) -> None:
+    result = run_cli("serve", "--index", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "索引目录不存在" in result.stderr
+
+
+def test_ask_prints_a_cited_answer(sample_index: Path) -> None:
+    result = run_cli("ask", "个人所得税的基本减除费用是多少？", "--index", str(sample_index))
+    assert result.returncode == 0, result.stderr
+    assert "【常见问答】" in result.stdout and "《中华人民共和国个人所得税法》" in result.stdout
+    result = run_cli("ask", "个税起征点", "--index", str(sample_index), "--json")
+    body = json.loads(result.stdout)
+    assert body["type"] == "faq" and body["sources"][0]["doc_id"] == "个人所得税法-2018"
+
+
+def test_ask_with_bad_input(sample_index: Path, tmp_path: Path) -> None:
+    result = run_cli("ask", "  ", "--index", str(sample_index))
+    assert result.returncode == 2 and "不能为空" in result.stderr
+    result = run_cli("ask", "个税", "--index", str(tmp_path))
+    assert result.returncode == 2 and "没有可用的索引" in result.stderr
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+
+def _body(path: Path) -> str:
+    return path.read_text("utf-8").split("---", 2)[2]
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A dataset in the ../shared/eval format made from the sample knowledge base."""
+    root = tmp_path_factory.mktemp("dataset")
+    policy, oos = root / "policy", root / "oos"
+    policy.mkdir()
+    oos.mkdir()
+    laws = KNOWLEDGE / "policies" / "laws"
+    corpus = [{"id": name, "title": "", "text": _body(laws / f"{name}.md")}
+              for name in ("政府采购法-2014", "预算法-2018", "契税法-2020", "国库券条例-2011")]
+    _write_jsonl(policy / "corpus.jsonl", corpus)
+    _write_jsonl(policy / "faq.jsonl", [
+        {"id": "f1", "question": "个人所得税起征点是多少", "variants": ["个税免征额多少"], "answer": "六万元"},
+        {"id": "f2", "question": "社保包括哪些险种", "variants": ["社会保险有几种"], "answer": "五种"},
+    ])
+    _write_jsonl(policy / "queries.jsonl", [
+        {"id": "q1", "query": "个税的起征点是多少钱", "relevant": ["f1"]},
+        {"id": "q2", "query": "供应商质疑的期限是几个工作日", "relevant": ["政府采购法-2014"],
+         "answer": "七个工作日内"},
+        {"id": "q3", "query": "契税的税率是多少", "relevant": ["契税法-2020"], "answer": "百分之三至百分之五"},
+        {"id": "q4", "query": "国库券的发行对象", "relevant": ["国库券条例-2011"], "answer": "居民个人"},
+    ])
+    _write_jsonl(oos / "queries.jsonl", [
+        {"id": "o1", "query": "周杰伦的新歌叫什么", "relevant": []},
+        {"id": "o2", "query": "怎么防止黑色衣服掉色？", "relevant": []},
+    ])
+    return root
+
+
+def test_eval_prints_one_json_object(small_dataset: Path) -> None:
+    result = run_cli("eval", str(small_dataset / "policy"), str(small_dataset / "oos"), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    for key in ("queries", "recall@1", "recall@5", "recall@10", "mrr@10", "in_scope_answer_rate",
+                "out_of_scope_decline_rate", "latency_ms", "index_seconds"):
+        assert key in report
+    assert report["queries"] == 6
+    assert set(report["latency_ms"]) >= {"p50", "p99"}
+    assert report["recall@10"] >= 0.75 and report["mrr@10"] > 0.5
+    assert report["out_of_scope_decline_rate"] == 1.0
+    assert report["in_scope_answer_rate"] >= 0.75
+
+
+def test_eval_rejects_bad_datasets(tmp_path: Path) -> None:
+    result = run_cli("eval", str(tmp_path / "missing"))
+    assert result.returncode == 2 and "数据集目录不存在" in result.stderr
+    (tmp_path / "queries.jsonl").write_text('{"id": "q1", "query": "x", "relevant": []}\n{oops\n')
+    result = run_cli("eval", str(tmp_path))
+    assert result.returncode == 2 and "queries.jsonl:2" in result.stderr
+    (tmp_path / "queries.jsonl").write_text('{"id": "q1", "query": 5, "relevant": []}\n')
+    result = run_cli("eval", str(tmp_path))
+    assert result.returncode == 2 and "'query'" in result.stderr
+
+
+# Baselines of ../shared/eval/README.md (best of BM25, dense and RRF for each task).
+BASELINE = {"faq-bq-dev": (0.206, 0.328), "policy-ncpqa-dev": (0.458, 0.569)}
+
+
+@pytest.mark.eval
+@pytest.mark.parametrize("dataset", sorted(BASELINE))
+def test_dev_sets_beat_the_baselines_and_decline_out_of_scope(dataset: str) -> None:
+    if not (EVAL / dataset).is_dir():
+        pytest.skip(f"{EVAL / dataset} is absent (a clone without ../shared)")
+    result = run_cli("eval", str(EVAL / dataset), str(EVAL / "oos-lcqmc-dev"), "--json", timeout=1200)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    r1, mrr = BASELINE[dataset]
+    assert report["recall@1"] > r1 and report["mrr@10"] > mrr, report
+    assert report["out_of_scope_decline_rate"] >= 0.95, report
+    assert report["in_scope_answer_rate"] >= 0.85, report
