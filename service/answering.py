@@ -20,8 +20,8 @@ from service.citations import Source, apply_note, cite, validity_note
 from service.faq_match import FaqMatcher, FaqResult
 from service.intents import Intent, classify, strip_greeting
 from service.passages import PassageHit, PassageResult, PassageRetriever
-from service.query import QueryRep, prepare
-from service.sessions import SessionStore, Turn, looks_like_follow_up
+from service.query import QueryEncoder, QueryRep, prepare
+from service.sessions import MemorySessionStore, SessionStore, Turn, looks_like_follow_up
 from service.tuning import DEFAULT_TUNING, Tuning
 
 ACCEPT = 0.5  # calibrated confidence at which the service answers
@@ -69,7 +69,8 @@ class Answerer:
         sessions: SessionStore | None = None,
     ) -> None:
         self.index, self.encoder, self.tuning = index, encoder, tuning
-        self.sessions = sessions if sessions is not None else SessionStore()
+        self.encode = QueryEncoder(encoder)
+        self.sessions: SessionStore = sessions if sessions is not None else MemorySessionStore()
         self.faqs = FaqMatcher(index, tuning)
         self.passages = PassageRetriever(index, tuning)
         self.metas = {doc_id: record.meta for doc_id, record in index.documents.items()}
@@ -115,7 +116,7 @@ class Answerer:
     # ---- answering one (effective) question ------------------------------------------------------
 
     def _answer(self, text: str, *, rank_all: bool) -> Answer:
-        query = prepare(text, self.encoder)
+        query = prepare(text, self.encode)
         faq = self.faqs.match(query)
         passages: PassageResult | None = None
         if faq.confidence < ACCEPT or rank_all:

@@ -14,5 +14,6 @@ class Settings(BaseSettings):
     index_dir: Path = Field(description="index folder written by `policyqa index`")
     # Needed only for an index built with a sentence-transformers model: its local folder.
     encoder_model_dir: str | None = None
-    max_question_chars: int = 500
+    # Set when several server processes share sessions (policyqa serve --workers N).
+    session_db: Path | None = None
     session_ttl_seconds: float = 1800

@@ -23,6 +23,6 @@ def load_answerer(
     encoder = make_encoder(spec_of(index.encoder_identity, encoder_model_dir))
     check_same(index.encoder_identity, encoder)
     answerer = Answerer(index, encoder, tuning=tuning, sessions=sessions)
-    answerer.ask("政府采购质疑")  # load the model and the dictionary before the first citizen
-    answerer.sessions.forget_all()
+    # Load the model and the dictionary before the first citizen (no session: nothing remembered).
+    answerer.ask("政府采购质疑")
     return answerer

@@ -4,7 +4,7 @@ tokenised (words and characters) and embedded."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -40,7 +40,24 @@ class QueryRep:
     vector: np.ndarray
 
 
-def prepare(question: str, encoder: Encoder) -> QueryRep:
+class QueryEncoder:
+    """Embeds questions, remembering the most recent ones: citizens ask the same hot questions
+    again and again, and the encoder is the dearest step of an answer."""
+
+    def __init__(self, encoder: Encoder, *, size: int = 4096) -> None:
+        self.encoder = encoder
+        self._cached = lru_cache(maxsize=size)(self._encode)
+
+    def _encode(self, text: str) -> np.ndarray:
+        vector = self.encoder.encode([text])[0]
+        vector.setflags(write=False)
+        return vector
+
+    def __call__(self, text: str) -> np.ndarray:
+        return self._cached(text)
+
+
+def prepare(question: str, encode: QueryEncoder) -> QueryRep:
     text = normalize(question)
     expanded = expand(text)
     return QueryRep(
@@ -48,5 +65,5 @@ def prepare(question: str, encoder: Encoder) -> QueryRep:
         expanded=expanded,
         words=tokenize(expanded),
         chars=char_tokens(text),
-        vector=encoder.encode([expanded])[0],
+        vector=encode(expanded),
     )

@@ -28,8 +28,12 @@ def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:
     port = _free_port()
     exe = Path(sys.executable).with_name("policyqa")
     log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen([str(exe), "serve", "--index", str(sample_index), "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [str(exe), "serve", "--index", str(sample_index), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -42,12 +46,16 @@ def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline, "server did not become ready"
             time.sleep(0.3)
-        r = httpx.post(f"{base}/api/v1/ask", json={"question": "政府采购可以采用哪些方式？"}, timeout=10)
+        r = httpx.post(
+            f"{base}/api/v1/ask", json={"question": "政府采购可以采用哪些方式？"}, timeout=10
+        )
         assert r.status_code == 200
         body = r.json()
         assert body["type"] == "faq"
         assert any(s["section"].endswith("第二十六条") for s in body["sources"])
-        assert httpx.post(f"{base}/api/v1/ask", json={"question": ""}, timeout=10).status_code == 422
+        assert (
+            httpx.post(f"{base}/api/v1/ask", json={"question": ""}, timeout=10).status_code == 422
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -91,24 +99,59 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     policy.mkdir()
     oos.mkdir()
     laws = KNOWLEDGE / "policies" / "laws"
-    corpus = [{"id": name, "title": "", "text": _body(laws / f"{name}.md")}
-              for name in ("政府采购法-2014", "预算法-2018", "契税法-2020", "国库券条例-2011")]
+    corpus = [
+        {"id": name, "title": "", "text": _body(laws / f"{name}.md")}
+        for name in ("政府采购法-2014", "预算法-2018", "契税法-2020", "国库券条例-2011")
+    ]
     _write_jsonl(policy / "corpus.jsonl", corpus)
-    _write_jsonl(policy / "faq.jsonl", [
-        {"id": "f1", "question": "个人所得税起征点是多少", "variants": ["个税免征额多少"], "answer": "六万元"},
-        {"id": "f2", "question": "社保包括哪些险种", "variants": ["社会保险有几种"], "answer": "五种"},
-    ])
-    _write_jsonl(policy / "queries.jsonl", [
-        {"id": "q1", "query": "个税的起征点是多少钱", "relevant": ["f1"]},
-        {"id": "q2", "query": "供应商质疑的期限是几个工作日", "relevant": ["政府采购法-2014"],
-         "answer": "七个工作日内"},
-        {"id": "q3", "query": "契税的税率是多少", "relevant": ["契税法-2020"], "answer": "百分之三至百分之五"},
-        {"id": "q4", "query": "国库券的发行对象", "relevant": ["国库券条例-2011"], "answer": "居民个人"},
-    ])
-    _write_jsonl(oos / "queries.jsonl", [
-        {"id": "o1", "query": "周杰伦的新歌叫什么", "relevant": []},
-        {"id": "o2", "query": "怎么防止黑色衣服掉色？", "relevant": []},
-    ])
+    _write_jsonl(
+        policy / "faq.jsonl",
+        [
+            {
+                "id": "f1",
+                "question": "个人所得税起征点是多少",
+                "variants": ["个税免征额多少"],
+                "answer": "六万元",
+            },
+            {
+                "id": "f2",
+                "question": "社保包括哪些险种",
+                "variants": ["社会保险有几种"],
+                "answer": "五种",
+            },
+        ],
+    )
+    _write_jsonl(
+        policy / "queries.jsonl",
+        [
+            {"id": "q1", "query": "个税的起征点是多少钱", "relevant": ["f1"]},
+            {
+                "id": "q2",
+                "query": "供应商质疑的期限是几个工作日",
+                "relevant": ["政府采购法-2014"],
+                "answer": "七个工作日内",
+            },
+            {
+                "id": "q3",
+                "query": "契税的税率是多少",
+                "relevant": ["契税法-2020"],
+                "answer": "百分之三至百分之五",
+            },
+            {
+                "id": "q4",
+                "query": "国库券的发行对象",
+                "relevant": ["国库券条例-2011"],
+                "answer": "居民个人",
+            },
+        ],
+    )
+    _write_jsonl(
+        oos / "queries.jsonl",
+        [
+            {"id": "o1", "query": "周杰伦的新歌叫什么", "relevant": []},
+            {"id": "o2", "query": "怎么防止黑色衣服掉色？", "relevant": []},
+        ],
+    )
     return root
 
 
@@ -118,8 +161,17 @@ def test_eval_prints_one_json_object(small_dataset: Path) -> None:
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert len(lines) == 1
     report = json.loads(lines[0])
-    for key in ("queries", "recall@1", "recall@5", "recall@10", "mrr@10", "in_scope_answer_rate",
-                "out_of_scope_decline_rate", "latency_ms", "index_seconds"):
+    for key in (
+        "queries",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "mrr@10",
+        "in_scope_answer_rate",
+        "out_of_scope_decline_rate",
+        "latency_ms",
+        "index_seconds",
+    ):
         assert key in report
     assert report["queries"] == 6
     assert set(report["latency_ms"]) >= {"p50", "p99"}
@@ -148,7 +200,9 @@ BASELINE = {"faq-bq-dev": (0.206, 0.328), "policy-ncpqa-dev": (0.458, 0.569)}
 def test_dev_sets_beat_the_baselines_and_decline_out_of_scope(dataset: str) -> None:
     if not (EVAL / dataset).is_dir():
         pytest.skip(f"{EVAL / dataset} is absent (a clone without ../shared)")
-    result = run_cli("eval", str(EVAL / dataset), str(EVAL / "oos-lcqmc-dev"), "--json", timeout=1200)
+    result = run_cli(
+        "eval", str(EVAL / dataset), str(EVAL / "oos-lcqmc-dev"), "--json", timeout=1200
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     r1, mrr = BASELINE[dataset]
