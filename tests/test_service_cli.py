@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -24,28 +26,34 @@ def _free_port() -> int:
         return port
 
 
-def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:
+@contextmanager
+def serving(index: Path, log_path: Path, *extra: str) -> Iterator[str]:
+    """``policyqa serve`` on a free loopback port; yields its base URL once /readyz says ready."""
     port = _free_port()
     exe = Path(sys.executable).with_name("policyqa")
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [str(exe), "serve", "--index", str(sample_index), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.3)
+    cmd = [str(exe), "serve", "--index", str(index), "--port", str(port), *extra]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 180
+            while True:
+                assert server.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "server did not become ready"
+                time.sleep(0.3)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:
+    with serving(sample_index, tmp_path / "serve.log") as base:
         r = httpx.post(
             f"{base}/api/v1/ask", json={"question": "政府采购可以采用哪些方式？"}, timeout=10
         )
@@ -53,13 +61,29 @@ def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:
         body = r.json()
         assert body["type"] == "faq"
         assert any(s["section"].endswith("第二十六条") for s in body["sources"])
-        assert (
-            httpx.post(f"{base}/api/v1/ask", json={"question": ""}, timeout=10).status_code == 422
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        empty = httpx.post(f"{base}/api/v1/ask", json={"question": ""}, timeout=10)
+        assert empty.status_code == 422
+
+
+def test_two_workers_share_the_conversation(sample_index: Path, tmp_path: Path) -> None:
+    with (
+        serving(sample_index, tmp_path / "serve.log", "--workers", "2") as base,
+        httpx.Client(base_url=base, timeout=20) as client,
+    ):
+        fresh = client.post("/api/v1/ask", json={"question": "那怎么缴费？"}).json()
+        for n in range(12):  # requests land on either process: the context must follow them
+            session = f"w{n}"
+            first = {"question": "国库券的发行对象有哪些？", "session_id": session}
+            client.post("/api/v1/ask", json=first)
+            follow = client.post(
+                "/api/v1/ask", json={"question": "那怎么缴费？", "session_id": session}
+            ).json()
+            assert follow["sources"] != fresh["sources"], n
+
+
+def test_serve_refuses_bad_workers(sample_index: Path) -> None:
+    result = run_cli("serve", "--index", str(sample_index), "--workers", "0")
+    assert result.returncode == 2 and "--workers" in result.stderr
 
 
 def test_serve_refuses_a_missing_index(tmp_path: Path) -> None:
@@ -83,7 +107,7 @@ def test_ask_with_bad_input(sample_index: Path, tmp_path: Path) -> None:
     assert result.returncode == 2 and "没有可用的索引" in result.stderr
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
+def _write_jsonl(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
 
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from service.sessions import MemorySessionStore, SqliteSessionStore, Turn, looks_like_follow_up
+from service.sessions import (
+    MemorySessionStore,
+    SessionStore,
+    SqliteSessionStore,
+    Turn,
+    looks_like_follow_up,
+)
 
 
 def _write_from_another_process(path: str) -> None:
@@ -39,7 +46,7 @@ def test_sqlite_sessions_are_shared_between_processes(tmp_path: Path) -> None:
         lambda p: SqliteSessionStore(p / "s.sqlite", ttl_seconds=0.2),
     ],
 )
-def test_sessions_expire(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+def test_sessions_expire(tmp_path: Path, make: Callable[[Path], SessionStore]) -> None:
     store = make(tmp_path)
     store.remember("s", Turn("个税", True))
     assert store.last("s") is not None
