@@ -3,40 +3,67 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from indexer.store import current_version
 from service.answering import Answerer
 from service.config import Settings
 from service.engine import load_answerer
 from service.errors import validation_error
 from service.schemas import AskRequest, AskResponse, ErrorResponse, SourceOut
+from service.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
 
 log = logging.getLogger("policyqa.service")
 
 
 class Engine:
-    """Holds the answerer once the index is loaded; loading runs beside the server so that
-    /healthz answers at once and /readyz tells when questions can be answered."""
+    """Holds the answerer once the index is loaded. Loading runs beside the server, so /healthz
+    answers at once and /readyz tells when questions can be answered; afterwards a new index
+    version (``policyqa index`` switched CURRENT) is loaded in the background and swapped in."""
 
     def __init__(self) -> None:
         self.answerer: Answerer | None = None
         self.error: str | None = None
+        self._stop = threading.Event()
 
     def load(self, settings: Settings) -> None:
-        try:
-            self.answerer = load_answerer(
-                settings.index_dir, encoder_model_dir=settings.encoder_model_dir
+        sessions: SessionStore
+        if settings.session_db is not None:
+            sessions = SqliteSessionStore(
+                settings.session_db, ttl_seconds=settings.session_ttl_seconds
             )
-            log.info("index %s loaded", self.answerer.index.version)
-        except Exception as exc:  # reported by /readyz and the log; the process stays up
+        else:
+            sessions = MemorySessionStore(ttl_seconds=settings.session_ttl_seconds)
+        tried = current_version(settings.index_dir)
+        self._load(settings, sessions)
+        while not self._stop.wait(settings.reload_seconds):
+            # Each new version is tried once: a broken one is logged once, not every poll.
+            version = current_version(settings.index_dir)
+            if version is not None and version != tried:
+                tried = version
+                self._load(settings, sessions)
+
+    def _load(self, settings: Settings, sessions: SessionStore) -> None:
+        try:
+            answerer = load_answerer(
+                settings.index_dir, sessions=sessions, encoder_model_dir=settings.encoder_model_dir
+            )
+        except Exception as exc:  # reported by /readyz and the log; the last good index serves on
             self.error = str(exc)
             log.exception("index could not be loaded")
+            return
+        self.answerer, self.error = answerer, None
+        log.info("index version %s loaded", answerer.index.version)
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def get_engine(request: Request) -> Engine:
@@ -70,6 +97,14 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
     app.state.engine = engine
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
+
+    @app.middleware("http")
+    async def served_by(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers["X-Policyqa-Worker"] = str(os.getpid())  # which process answered
+        return response
 
     @app.get("/healthz", summary="进程存活")
     def healthz() -> dict[str, str]:

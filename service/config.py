@@ -17,3 +17,5 @@ class Settings(BaseSettings):
     # Set when several server processes share sessions (policyqa serve --workers N).
     session_db: Path | None = None
     session_ttl_seconds: float = 1800
+    # How often a running server looks for a new index version to load.
+    reload_seconds: float = 10

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,19 +67,28 @@ def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:
 
 
 def test_two_workers_share_the_conversation(sample_index: Path, tmp_path: Path) -> None:
-    with (
-        serving(sample_index, tmp_path / "serve.log", "--workers", "2") as base,
-        httpx.Client(base_url=base, timeout=20) as client,
-    ):
-        fresh = client.post("/api/v1/ask", json={"question": "那怎么缴费？"}).json()
-        for n in range(12):  # requests land on either process: the context must follow them
+    def post(base: str, body: dict[str, str]) -> httpx.Response:
+        # A new connection each time, so that either worker process may accept it.
+        return httpx.post(f"{base}/api/v1/ask", json=body, timeout=30)
+
+    with serving(sample_index, tmp_path / "serve.log", "--workers", "2") as base:
+        fresh = post(base, {"question": "那怎么缴费？"}).json()
+
+        def conversation(n: int) -> tuple[str, str, dict[str, object]]:
             session = f"w{n}"
-            first = {"question": "国库券的发行对象有哪些？", "session_id": session}
-            client.post("/api/v1/ask", json=first)
-            follow = client.post(
-                "/api/v1/ask", json={"question": "那怎么缴费？", "session_id": session}
-            ).json()
-            assert follow["sources"] != fresh["sources"], n
+            first = post(base, {"question": "国库券的发行对象有哪些？", "session_id": session})
+            follow = post(base, {"question": "那怎么缴费？", "session_id": session})
+            worker = "X-Policyqa-Worker"
+            return first.headers[worker], follow.headers[worker], follow.json()
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(conversation, range(24)))
+    workers = {w for first, follow, _ in results for w in (first, follow)}
+    assert len(workers) == 2, "both worker processes answered"
+    crossed = [body for first, follow, body in results if first != follow]
+    assert crossed, "some follow-ups were answered by the other process"
+    for _, _, body in results:
+        assert body["sources"] != fresh["sources"]
 
 
 def test_serve_refuses_bad_workers(sample_index: Path) -> None:
