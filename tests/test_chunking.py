@@ -211,7 +211,11 @@ def test_notice_sections() -> None:
 def test_notice_broken_lines_are_rejoined() -> None:
     texts = [c.text for c in _chunks(NOTICE)]
     # The source breaks lines inside words: 定期公|布, 办公室牵|头, 财政对外公共服务科|负责, 政务微|博.
-    for joined in ("定期公布资金发放统计数据", "办公室牵头，相关科室单位配合", "政务微博、微信等渠道"):
+    for joined in (
+        "定期公布资金发放统计数据",
+        "办公室牵头，相关科室单位配合",
+        "政务微博、微信等渠道",
+    ):
         assert any(joined in t for t in texts), joined
     assert any("财政对外公共服务科负责)" in t for t in texts)
     for t in texts:
@@ -432,7 +436,7 @@ def test_a_sentence_longer_than_an_excerpt_is_cut_at_clauses() -> None:
         assert all(len(p) <= MAX_EXCERPT for p in pieces)
         assert _squash("".join(pieces)) == _squash(sentence)
         # Offsets (white space removed) that follow white space in the sentence.
-        spaces = {len(_squash(sentence[:m.end()])) for m in re.finditer(r"\S\s+", sentence)}
+        spaces = {len(_squash(sentence[: m.end()])) for m in re.finditer(r"\S\s+", sentence)}
         cursor = 0
         for piece in pieces[:-1]:
             cursor += len(_squash(piece))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KNOWLEDGE, SHARED
 from indexer.documents import DocumentError, load_document
 from indexer.metadata import (
     MetadataError,
@@ -19,8 +18,14 @@ from indexer.metadata import (
     version_date_from_name,
 )
 from indexer.models import Disclosure, Kind, Status
+from tests.conftest import KNOWLEDGE, SHARED
 
-NOTICE = KNOWLEDGE / "policies" / "notices" / "泰财办〔2021〕2号-关于做好新形势下财政工作政务公开的通知.txt"
+NOTICE = (
+    KNOWLEDGE
+    / "policies"
+    / "notices"
+    / "泰财办〔2021〕2号-关于做好新形势下财政工作政务公开的通知.txt"
+)
 RAW_LAWS = SHARED / "knowledge" / "laws"
 NO_SHARED = f"{RAW_LAWS} is absent: the raw laws live in ../shared beside the checkout"
 LAW_FILES = sorted(RAW_LAWS.glob("*.md")) if RAW_LAWS.is_dir() else []
@@ -189,7 +194,9 @@ def test_date_forms(line: str, iso: str) -> None:
 
 
 def test_impossible_date_is_not_a_date() -> None:
-    text = "关于开展财政资金监督检查的通知\n\n请认真组织实施。\n\n泰安市财政局\n二〇二一年二月三十日\n"
+    text = (
+        "关于开展财政资金监督检查的通知\n\n请认真组织实施。\n\n泰安市财政局\n二〇二一年二月三十日\n"
+    )
     assert "issued_on" not in extract_metadata(text)
 
 
@@ -242,7 +249,9 @@ def test_front_matter_wins_over_the_text() -> None:
 
 def test_interpretation_kind_follows_interprets() -> None:
     meta = resolve_metadata(
-        {"interprets": "政府采购法-2014", "disclosure": "主动公开"}, text="问：x？\n答：y。", default_id="解读"
+        {"interprets": "政府采购法-2014", "disclosure": "主动公开"},
+        text="问：x？\n答：y。",
+        default_id="解读",
     )
     assert meta.kind == Kind.INTERPRETATION
 

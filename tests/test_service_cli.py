@@ -72,6 +72,14 @@ def test_two_workers_share_the_conversation(sample_index: Path, tmp_path: Path) 
         return httpx.post(f"{base}/api/v1/ask", json=body, timeout=30)
 
     with serving(sample_index, tmp_path / "serve.log", "--workers", "2") as base:
+        ready: set[str] = set()
+        deadline = time.monotonic() + 180
+        while len(ready) < 2:  # each process loads the index on its own
+            r = httpx.get(f"{base}/readyz", timeout=10)
+            if r.status_code == 200:
+                ready.add(r.headers["X-Policyqa-Worker"])
+            assert time.monotonic() < deadline, "both workers did not become ready"
+            time.sleep(0.05)
         fresh = post(base, {"question": "那怎么缴费？"}).json()
 
         def conversation(n: int) -> tuple[str, str, dict[str, object]]:
