@@ -21,7 +21,7 @@ class Tuning:
     passage_dense_weight: float = 0.2
     passage_document_weight: float = 1.0
     # Passage confidence: mean of (best cosine, cosine of the top chunk, document coverage).
-    passage_threshold: float = 0.40
+    passage_threshold: float = 0.44
     # Width of the logistic that maps a raw score to a confidence (0.5 at the threshold).
     confidence_scale: float = 0.04
     # Candidates taken from each retriever before fusion.
