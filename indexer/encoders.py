@@ -156,7 +156,7 @@ def spec_of(identity: dict[str, Any], model_dir: str | None = None) -> str:
         return DEFAULT_ENCODER
     if model_dir is None:
         raise EncoderError(
-            f"该索引由模型 {identity.get('model')} 生成，请用 --encoder st:<目录> 指定"
+            f"该索引由模型 {identity.get('model')} 生成，请用 --model-dir <本地模型目录> 指定"
         )
     return f"st:{model_dir}"
 

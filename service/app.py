@@ -35,12 +35,17 @@ class Engine:
 
     def load(self, settings: Settings) -> None:
         sessions: SessionStore
-        if settings.session_db is not None:
-            sessions = SqliteSessionStore(
-                settings.session_db, ttl_seconds=settings.session_ttl_seconds
-            )
-        else:
-            sessions = MemorySessionStore(ttl_seconds=settings.session_ttl_seconds)
+        try:
+            if settings.session_db is not None:
+                sessions = SqliteSessionStore(
+                    settings.session_db, ttl_seconds=settings.session_ttl_seconds
+                )
+            else:
+                sessions = MemorySessionStore(ttl_seconds=settings.session_ttl_seconds)
+        except Exception as exc:  # e.g. an unwritable session database: say so on /readyz
+            self.error = f"会话存储不可用：{exc}"
+            log.exception("session store could not be opened")
+            return
         tried = current_version(settings.index_dir)
         self._load(settings, sessions)
         while not self._stop.wait(settings.reload_seconds):

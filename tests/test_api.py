@@ -252,3 +252,13 @@ def test_not_ready_answers_503_in_chinese(tmp_path: Path) -> None:
         assert c.get("/healthz").status_code == 200
         response = c.post("/api/v1/ask", json={"question": "个税"})
         assert response.status_code == 503 and "索引" in response.json()["detail"]
+
+
+def test_unusable_session_database_is_reported(sample_index: Path, tmp_path: Path) -> None:
+    settings = Settings(index_dir=sample_index, session_db=tmp_path / "missing" / "s.sqlite")
+    with TestClient(create_app(settings)) as c:
+        deadline = time.monotonic() + 30
+        while "会话存储不可用" not in c.get("/readyz").text:
+            assert time.monotonic() < deadline, c.get("/readyz").text
+            time.sleep(0.1)
+        assert c.get("/readyz").status_code == 503
