@@ -37,6 +37,12 @@ class FaqMatcher:
         self.entries = list(index.faqs.values())
         position = {e.id: i for i, e in enumerate(self.entries)}
         self.row_entry = np.array([position[q.faq_id] for q in index.faq_questions], dtype=np.int64)
+        # The index lists an entry's questions together: each entry is one run of rows.
+        if np.any(np.diff(self.row_entry) < 0) or len(np.unique(self.row_entry)) != len(
+            self.entries
+        ):
+            raise ValueError("FAQ questions are not grouped by entry in the index")
+        self.row_starts = np.flatnonzero(np.r_[True, np.diff(self.row_entry) != 0])
         self.vectors = index.faq_vectors
         self.keywords = index.faq_keywords
         dim = index.faq_vectors.vectors.shape[1] if len(index.faq_vectors) else 1
@@ -50,8 +56,7 @@ class FaqMatcher:
         if not self.entries:
             return FaqResult([], 0.0, 0.0)
         row_cos = self.vectors.all_scores(query.vector)
-        best_row = np.full(len(self.entries), -1.0, dtype=np.float32)
-        np.maximum.at(best_row, self.row_entry, row_cos)
+        best_row = np.maximum.reduceat(row_cos, self.row_starts)
         centroid = self.centroids @ query.vector
         keyword = self.keywords.scores(query.chars)
         top_kw = float(keyword.max())
