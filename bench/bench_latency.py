@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchlib import REPO, code_version, log
 
 from indexer.build import build_index
 from indexer.encoders import make_encoder
 from service.answering import Answerer
 from service.engine import load_answerer
 
-REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # the benchmark only ever talks to the loopback interface
 TARGET_P50_MS = 5.0
 TARGET_RPS = 300.0
@@ -280,32 +280,6 @@ QUESTIONS: tuple[str, ...] = tuple(
     PROCUREMENT + BUDGET + TAX + SOCIAL + ACCOUNTING + OUT_OF_SCOPE + CHAT
 )
 WARM_UP = ("政府采购质疑", "个人所得税专项附加扣除", "社保转移", "今天星期几", "你好")
-
-
-def code_version() -> str:
-    """The commit measured, and whether the working tree differed from it."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head} + uncommitted changes" if dirty else head
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def stats(ms: Sequence[float], seconds: float) -> dict[str, Any]:

@@ -30,8 +30,6 @@ import datetime as dt
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -40,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchlib import REPO, code_version, log
 
 from indexer.build import build_from, build_index
 from indexer.encoders import DEFAULT_ENCODER, Encoder, make_encoder
@@ -51,37 +50,10 @@ from policyqa.evaluation.run import Outcome, run_queries, summarise
 from service.answering import Answer, Answerer
 from service.tuning import DEFAULT_TUNING, Tuning
 
-REPO = Path(__file__).resolve().parent.parent
 FAQ_SET, PASSAGE_SET, OOS_SET = "faq-bq-dev", "policy-ncpqa-dev", "oos-lcqmc-dev"
 TOP = 10
 # --sweep: offsets from the shipped thresholds tried (the other threshold stays shipped).
 SWEEP_STEPS = (-0.08, -0.04, 0.04, 0.08, 0.12)
-
-
-def code_version() -> str:
-    """The commit measured, and whether the working tree differed from it."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head} + uncommitted changes" if dirty else head
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class CachingEncoder:
