@@ -9,24 +9,19 @@ from typing import Any
 
 from indexer.metadata import MetadataError, resolve_metadata, version_date_from_name
 from indexer.models import Document
-from indexer.readers import ReadError, read_sidecar, read_text, split_front_matter
+from indexer.readers import ReadError, read_sidecar, read_text, sidecar_path, split_front_matter
 
 DOCUMENT_SUFFIXES = {".md", ".txt", ".docx", ".pdf", ".html", ".htm"}
 FRONT_MATTER_SUFFIXES = {".md", ".txt"}
-SIDECAR_SUFFIX = ".meta.yaml"
 
 
 class DocumentError(ValueError):
     """A document that cannot be indexed; the message (Chinese) says why."""
 
 
-def sidecar_of(path: Path) -> Path:
-    return path.with_name(path.name + SIDECAR_SUFFIX)
-
-
 def load_document(path: Path, root: Path) -> Document:
     rel = path.relative_to(root).as_posix()
-    sidecar = sidecar_of(path)
+    sidecar = sidecar_path(path)
     try:
         raw = read_text(path)
         given: dict[str, Any] = read_sidecar(sidecar)

@@ -65,9 +65,6 @@ class KeywordIndex:
         )
         return cls(vocab, weights, idf.astype(np.float32), k1=k1, b=b, avgdl=avgdl)
 
-    def token_ids(self, tokens: Sequence[str]) -> list[int]:
-        return [self.vocab[t] for t in dict.fromkeys(tokens) if t in self.vocab]
-
     def scores(
         self, tokens: Sequence[str], token_weights: Sequence[float] | None = None
     ) -> np.ndarray:

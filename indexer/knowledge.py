@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from indexer.documents import DOCUMENT_SUFFIXES, SIDECAR_SUFFIX, DocumentError, load_document
+from indexer.documents import DOCUMENT_SUFFIXES, DocumentError, load_document
 from indexer.faq_files import load_faq_file
 from indexer.models import Disclosure, Document, KnowledgeBase, LoadProblem
+from indexer.readers import SIDECAR_SUFFIX
 
 FAQ_DIR = "faq"
 FAQ_SUFFIXES = {".yaml", ".yml", ".csv", ".xlsx"}

@@ -82,6 +82,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from indexer.encoders import EncoderError
     from indexer.store import IndexLoadError
     from policyqa.render import render_answer
+    from service.schemas import MAX_QUESTION
 
     try:
         answerer = _load(args)
@@ -89,8 +90,8 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     question = args.question.strip()
-    if not question or len(question) > 500:
-        print("错误：问题不能为空，且不超过 500 字", file=sys.stderr)
+    if not question or len(question) > MAX_QUESTION:
+        print(f"错误：问题不能为空，且不超过 {MAX_QUESTION} 字", file=sys.stderr)
         return 2
     answer = answerer.ask(question)
     if args.json:
