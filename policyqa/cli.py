@@ -61,6 +61,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     os.environ["POLICYQA_INDEX_DIR"] = str(Path(args.index).resolve())
     if args.model_dir:
         os.environ["POLICYQA_ENCODER_MODEL_DIR"] = args.model_dir
+    # Each worker encodes questions on its share of the cores.
+    os.environ.setdefault(
+        "POLICYQA_ENCODE_SLOTS", str(max(1, (os.cpu_count() or 1) // args.workers))
+    )
     if args.workers > 1:  # worker processes share the conversation context through SQLite
         state = Path(tempfile.mkdtemp(prefix="policyqa-sessions-"))
         os.environ["POLICYQA_SESSION_DB"] = str(state / "sessions.sqlite")

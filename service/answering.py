@@ -20,7 +20,8 @@ from service.citations import Source, apply_note, cite, validity_note
 from service.faq_match import FaqMatcher, FaqResult
 from service.intents import Intent, classify, strip_greeting
 from service.passages import PassageHit, PassageResult, PassageRetriever
-from service.query import QueryEncoder, QueryRep, prepare
+from service.query import QueryRep, prepare
+from service.query_encoder import QueryEncoder
 from service.sessions import MemorySessionStore, SessionStore, Turn, looks_like_follow_up
 from service.tuning import DEFAULT_TUNING, Tuning
 
@@ -67,9 +68,10 @@ class Answerer:
         *,
         tuning: Tuning = DEFAULT_TUNING,
         sessions: SessionStore | None = None,
+        encode_slots: int = 1,
     ) -> None:
         self.index, self.encoder, self.tuning = index, encoder, tuning
-        self.encode = QueryEncoder(encoder)
+        self.encode = QueryEncoder(encoder, slots=encode_slots)
         self.sessions: SessionStore = sessions if sessions is not None else MemorySessionStore()
         self.faqs = FaqMatcher(index, tuning)
         self.passages = PassageRetriever(index, tuning)

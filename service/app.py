@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from threadpoolctl import threadpool_limits
 
 from indexer.store import current_version
 from service.answering import Answerer
@@ -35,6 +36,10 @@ class Engine:
         self._stop = threading.Event()
 
     def load(self, settings: Settings) -> None:
+        # A serving process computes on one thread per question batch: its parallelism is the
+        # encode slots and the worker processes. BLAS threads per matrix product would only
+        # oversubscribe the cores (and threadpoolctl's limits are process-wide, not per thread).
+        threadpool_limits(1, user_api="blas")
         sessions: SessionStore
         try:
             if settings.session_db is not None:
@@ -59,7 +64,11 @@ class Engine:
     def _load(self, settings: Settings, sessions: SessionStore) -> None:
         try:
             answerer = load_answerer(
-                settings.index_dir, sessions=sessions, encoder_model_dir=settings.encoder_model_dir
+                settings.index_dir,
+                sessions=sessions,
+                encoder_model_dir=settings.encoder_model_dir,
+                encode_slots=settings.effective_encode_slots(),
+                encoder_threads=1,
             )
         except Exception as exc:  # reported by /readyz and the log; the last good index serves on
             self.error = str(exc)

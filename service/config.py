@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -19,3 +20,9 @@ class Settings(BaseSettings):
     session_ttl_seconds: float = 1800
     # How often a running server looks for a new index version to load.
     reload_seconds: float = 10
+    # Question encodes that may run at once in one process; unset: one per CPU core.
+    # `policyqa serve --workers N` sets it to the cores per worker.
+    encode_slots: int | None = Field(default=None, ge=1)
+
+    def effective_encode_slots(self) -> int:
+        return self.encode_slots or os.cpu_count() or 1

@@ -17,12 +17,16 @@ def load_answerer(
     encoder_model_dir: str | None = None,
     tuning: Tuning = DEFAULT_TUNING,
     sessions: SessionStore | None = None,
+    encode_slots: int = 1,
+    encoder_threads: int | None = None,
 ) -> Answerer:
     """Raises indexer.store.IndexLoadError or indexer.encoders.EncoderError with a Chinese message."""
     index = load_index(index_dir)
-    encoder = make_encoder(spec_of(index.encoder_identity, encoder_model_dir))
+    encoder = make_encoder(
+        spec_of(index.encoder_identity, encoder_model_dir), threads=encoder_threads
+    )
     check_same(index.encoder_identity, encoder)
-    answerer = Answerer(index, encoder, tuning=tuning, sessions=sessions)
+    answerer = Answerer(index, encoder, tuning=tuning, sessions=sessions, encode_slots=encode_slots)
     # Load the model and the dictionary before the first citizen (no session: nothing remembered).
     answerer.ask("政府采购质疑")
     return answerer

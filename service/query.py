@@ -4,14 +4,14 @@ tokenised (words and characters) and embedded."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
 
-from indexer.encoders import Encoder
 from indexer.textnorm import normalize
 from indexer.tokenize import char_tokens, tokenize
+from service.query_encoder import QueryEncoder
 
 
 @cache
@@ -38,23 +38,6 @@ class QueryRep:
     words: list[str]
     chars: list[str]
     vector: np.ndarray
-
-
-class QueryEncoder:
-    """Embeds questions, remembering the most recent ones: citizens ask the same hot questions
-    again and again, and the encoder is the dearest step of an answer."""
-
-    def __init__(self, encoder: Encoder, *, size: int = 4096) -> None:
-        self.encoder = encoder
-        self._cached = lru_cache(maxsize=size)(self._encode)
-
-    def _encode(self, text: str) -> np.ndarray:
-        vector = self.encoder.encode([text])[0]
-        vector.setflags(write=False)
-        return vector
-
-    def __call__(self, text: str) -> np.ndarray:
-        return self._cached(text)
 
 
 def prepare(question: str, encode: QueryEncoder) -> QueryRep:

@@ -13,6 +13,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from indexer import keyword
 from indexer.chunking import chunk_document
 from indexer.documents import load_document
 from indexer.faq_files import load_faq_file
@@ -65,8 +66,21 @@ def test_corpus_is_real_and_large_enough() -> None:
     assert sum(len(row) for row in corpus()) > 20_000
 
 
-def test_scores_equal_bm25s_lucene() -> None:
+@pytest.fixture(params=["dense", "sparse"])
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of scoring: a dense copy of the weights (small indexes) and the CSR arrays."""
+    monkeypatch.setattr(keyword, "DENSE_CELLS", 10**9 if request.param == "dense" else 0)
+    return str(request.param)
+
+
+def _build(layout: str) -> KeywordIndex:
     index = KeywordIndex.build(corpus())
+    assert index.dense == (layout == "dense")
+    return index
+
+
+def test_scores_equal_bm25s_lucene(layout: str) -> None:
+    index = _build(layout)
     assert index.rows == len(corpus())
     compared = 0
     for tokens in queries():
@@ -88,8 +102,8 @@ def test_top_ranked_chunks_agree_with_bm25s() -> None:
         assert theirs[best] == pytest.approx(theirs.max(), abs=1e-5)
 
 
-def test_repeated_and_unknown_query_tokens() -> None:
-    index = KeywordIndex.build(corpus())
+def test_repeated_and_unknown_query_tokens(layout: str) -> None:
+    index = _build(layout)
     tokens = tuple(tokenize("供应商 质疑 期限"))
     # Each distinct token counts once; tokens outside the vocabulary add nothing.
     np.testing.assert_array_equal(index.scores(tokens + tokens), index.scores(tokens))
@@ -99,8 +113,8 @@ def test_repeated_and_unknown_query_tokens() -> None:
     assert index.scores(tokens)[-1] == 0  # the empty row never matches
 
 
-def test_token_weights_scale_each_token() -> None:
-    index = KeywordIndex.build(corpus())
+def test_token_weights_scale_each_token(layout: str) -> None:
+    index = _build(layout)
     tokens = ("政府采购", "质疑", "预算")
     weights = (2.0, 0.5, 0.0)
     expected = sum(w * _reference_scores((t,)) for t, w in zip(tokens, weights, strict=True))

@@ -99,6 +99,47 @@ def test_two_workers_share_the_conversation(sample_index: Path, tmp_path: Path) 
         assert body["sources"] != fresh["sources"]
 
 
+def test_concurrent_questions_get_the_answers_they_get_alone(
+    sample_index: Path, tmp_path: Path
+) -> None:
+    """Questions arriving together share one encoder batch in the server; each must still get the
+    answer it gets when asked alone."""
+    from service.engine import load_answerer
+
+    questions = [
+        "没中标，想对中标结果提质疑，要在几天内提？",
+        "会计账簿要保存多少年",
+        "个人所得税专项附加扣除有哪些",
+        "政府采购合同要不要在网上公开",
+        "预算调整需要谁批准",
+        "审计机关可以查哪些单位",
+        "灵活就业人员怎么交养老保险",
+        "中标通知书发出后多少天内必须签合同",
+        "今天天气怎么样",
+        "小微企业参加政府采购要满足哪些条件",
+        "国库券的发行对象有哪些？",
+        "纳税人对税务机关的处罚决定不服怎么办",
+    ]
+    alone = load_answerer(sample_index)
+    expected = []
+    for question in questions:
+        answer = alone.ask(question)
+        expected.append((answer.type.value, [(s.doc_id, s.section) for s in answer.sources]))
+
+    def ask(question: str) -> tuple[str, list[tuple[str, str]]]:
+        body = client.post("/api/v1/ask", json={"question": question}).json()
+        return body["type"], [(s["doc_id"], s["section"]) for s in body["sources"]]
+
+    with (
+        serving(sample_index, tmp_path / "serve.log", "--workers", "1") as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+        ThreadPoolExecutor(max_workers=len(questions)) as pool,
+    ):
+        together = list(pool.map(ask, questions * 3))
+    assert together == expected * 3
+    assert {kind for kind, _ in expected} >= {"faq", "passage", "none"}
+
+
 def test_serve_refuses_bad_workers(sample_index: Path) -> None:
     result = run_cli("serve", "--index", str(sample_index), "--workers", "0")
     assert result.returncode == 2 and "--workers" in result.stderr
