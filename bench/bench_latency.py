@@ -497,6 +497,7 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.worker = ""  # the server process that answered last (X-Policyqa-Worker)
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -512,8 +513,11 @@ class Connection:
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
+            name = name.strip().lower()
+            if name == b"content-length":
                 length = int(value)
+            elif name == b"x-policyqa-worker":
+                self.worker = value.strip().decode("ascii")
         if not status_line:
             raise ConnectionError("the server closed the connection")
         return int(status_line.split()[1]), await self.reader.readexactly(length)
@@ -545,6 +549,7 @@ async def drive(
         await asyncio.gather(
             *(c.request("POST", "/api/v1/ask", _ask_body("你好")) for c in connections)
         )
+        per_worker = Counter(c.worker for c in connections)
         cpu0, started = time.process_time(), time.perf_counter()
         deadline = started + cap
 
@@ -586,6 +591,9 @@ async def drive(
         "seconds": round(seconds, 2),
         "capped": seconds >= cap,
         "client_cpu_seconds": round(client_cpu, 2),
+        # Keep-alive connections stay with the worker process that accepted them: an uneven
+        # split leaves one process saturated while the other idles.
+        "connections_per_worker": sorted(per_worker.values(), reverse=True),
     }
 
 
@@ -720,14 +728,22 @@ def print_report(result: dict[str, Any]) -> None:
                 f"  c={level['concurrency']} {level['mode']}: "
                 f"{level['seconds']} s{' (time cap)' if level['capped'] else ''}, "
                 f"errors {level['errors'] or 'none'}, CPU s: client {level['client_cpu_seconds']}"
-                f", server {level.get('server_cpu_seconds', '?')}"
+                f", server {level.get('server_cpu_seconds', '?')}; connections per worker "
+                + "/".join(str(n) for n in level["connections_per_worker"])
             )
-        best = max(
-            (lv["per_second"] or 0 for lv in h.get("levels", []) if lv["mode"] != "healthz"),
+        # Judged on the hardest case: concurrency 32, every question new (no cached embedding).
+        worst = min(
+            (
+                lv["per_second"] or 0
+                for lv in h.get("levels", [])
+                if lv["concurrency"] > 1 and lv["mode"] != "healthz"
+            ),
             default=0,
         )
-        verdict = "meets" if best >= TARGET_RPS else "misses"
-        print(f"best HTTP throughput {best} req/s {verdict} the {TARGET_RPS:g} req/s target")
+        verdict = "meets" if worst >= TARGET_RPS else "misses"
+        print(
+            f"lowest HTTP throughput at c=32 {worst} req/s {verdict} the {TARGET_RPS:g} req/s target"
+        )
     p = result.get("profile")
     if p:
         print()
