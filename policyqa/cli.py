@@ -46,6 +46,38 @@ def _load(args: argparse.Namespace) -> Answerer:
     return load_answerer(Path(args.index), encoder_model_dir=args.model_dir)
 
 
+def _settings_problem() -> str | None:
+    """What is wrong with the POLICYQA_* variables, checked before any worker starts (a worker
+    that fails on them would only print a traceback, again and again)."""
+    from pydantic import ValidationError
+
+    from service.config import Settings
+
+    try:
+        Settings()  # type: ignore[call-arg]  # index_dir comes from the environment
+    except ValidationError as exc:
+        wrong = []
+        for error in exc.errors():
+            name = "POLICYQA_" + "_".join(str(part) for part in error["loc"]).upper()
+            wrong.append(f"{name}={error.get('input')!r}（{_setting_error(error)}）")
+        return "环境变量取值无效：" + "；".join(wrong)
+    return None
+
+
+def _setting_error(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        return f"应{'不小于' if kind == 'greater_than_equal' else '大于'} {bound}"
+    if kind == "int_parsing":
+        return "应为整数"
+    if kind == "float_parsing":
+        return "应为数字"
+    if kind == "missing":
+        return "未设置"
+    return str(error["msg"])
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
     import tempfile
@@ -65,9 +97,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "POLICYQA_ENCODE_SLOTS", str(max(1, (os.cpu_count() or 1) // args.workers))
     )
-    if args.workers > 1:  # worker processes share the conversation context through SQLite
+    if args.workers > 1 and "POLICYQA_SESSION_DB" not in os.environ:
+        # Worker processes share the conversation context through SQLite.
         state = Path(tempfile.mkdtemp(prefix="policyqa-sessions-"))
         os.environ["POLICYQA_SESSION_DB"] = str(state / "sessions.sqlite")
+    problem = _settings_problem()
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
+        return 2
     uvicorn.run(
         "service.app:create_app_from_env",
         factory=True,

@@ -17,9 +17,9 @@ class Settings(BaseSettings):
     encoder_model_dir: str | None = None
     # Set when several server processes share sessions (policyqa serve --workers N).
     session_db: Path | None = None
-    session_ttl_seconds: float = 1800
+    session_ttl_seconds: float = Field(default=1800, gt=0)
     # How often a running server looks for a new index version to load.
-    reload_seconds: float = 10
+    reload_seconds: float = Field(default=10, gt=0)
     # Question encodes that may run at once in one process; unset: one per CPU core.
     # `policyqa serve --workers N` sets it to the cores per worker.
     encode_slots: int | None = Field(default=None, ge=1)

@@ -16,12 +16,12 @@ WITHHELD_MARKER = "POLICYQA-WITHHELD-MARKER-7F3A"
 
 
 def run_cli(
-    *args: str, check: bool = False, timeout: float = 600
+    *args: str, check: bool = False, timeout: float = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``policyqa`` command as a user would."""
+    """Run the installed ``policyqa`` command as a user would (``env``: extra variables)."""
     exe = Path(sys.executable).with_name("policyqa")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "policyqa"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
         [*cmd, *args], capture_output=True, text=True, check=check, timeout=timeout, env=env
     )

@@ -145,6 +145,25 @@ def test_serve_refuses_bad_workers(sample_index: Path) -> None:
     assert result.returncode == 2 and "--workers" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("POLICYQA_ENCODE_SLOTS", "0", "应不小于 1"),
+        ("POLICYQA_ENCODE_SLOTS", "two", "应为整数"),
+        ("POLICYQA_RELOAD_SECONDS", "-5", "应大于 0"),
+        ("POLICYQA_SESSION_TTL_SECONDS", "soon", "应为数字"),
+    ],
+)
+def test_serve_refuses_bad_settings_naming_the_variable(
+    sample_index: Path, variable: str, value: str, says: str
+) -> None:
+    result = run_cli("serve", "--index", str(sample_index), env={variable: value}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "环境变量取值无效" in result.stderr
+    assert f"{variable}='{value}'" in result.stderr and says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_serve_refuses_a_missing_index(tmp_path: Path) -> None:
     result = run_cli("serve", "--index", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "索引目录不存在" in result.stderr
