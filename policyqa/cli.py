@@ -106,7 +106,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"错误：{problem}", file=sys.stderr)
         return 2
     uvicorn.run(
-        "service.app:create_app_from_env",
+        "policyqa.server:create_server",
         factory=True,
         host=args.host,
         port=args.port,

@@ -173,8 +173,3 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
         )
 
     return app
-
-
-def create_app_from_env() -> FastAPI:
-    """Factory for uvicorn worker processes: settings come from POLICYQA_* variables."""
-    return create_app(Settings())  # type: ignore[call-arg]  # index_dir comes from the environment
