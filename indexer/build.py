@@ -42,6 +42,8 @@ class BuildReport:
     unchanged: int = 0
     skipped: list[LoadProblem] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
+    # Files of the previous version that failed their sha256: nothing was re-used from them.
+    damaged: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -141,7 +143,8 @@ def build_from(
 ) -> BuildReport:
     started = time.perf_counter()
     with _build_lock(out_dir):
-        old_manifest, old_vectors = store.previous_vectors(out_dir)
+        previous = store.previous_vectors(out_dir)
+        old_manifest, old_vectors = previous.manifest, previous.vectors
         if old_manifest and old_manifest.get("encoder") != encoder.identity:
             old_vectors = {}  # another encoder built it: nothing to re-use
         embedder = _Embedder(encoder, old_vectors, progress)
@@ -172,6 +175,7 @@ def build_from(
         )
 
         report = _report(kb, documents, old_manifest, embedder, len(chunk_records))
+        report.damaged = previous.damaged
         manifest = {
             "source": source,
             "encoder": encoder.identity,
@@ -189,6 +193,7 @@ def build_from(
                 {"path": p.path, "reason": p.reason, "error": p.fatal} for p in kb.problems
             ],
             "section_separator": SEP,
+            "previous_damaged": previous.damaged,
         }
         report.version = store.write_version(
             out_dir,

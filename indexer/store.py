@@ -320,22 +320,54 @@ def load_index(out_dir: Path, *, verify: bool = True) -> LoadedIndex:
     )
 
 
-def previous_vectors(out_dir: Path) -> tuple[dict[str, Any] | None, dict[str, np.ndarray]]:
-    """The current version's manifest and its vectors by embed hash, for incremental builds."""
+@dataclass
+class Reusable:
+    """What an incremental build may take from the current version: only what its manifest
+    vouches for (sha256 verified), and the files that failed the check."""
+
+    manifest: dict[str, Any] | None
+    vectors: dict[str, np.ndarray]  # by embed hash
+    damaged: list[str]  # files of the current version that are missing or fail their sha256
+
+
+_REUSED_PAIRS = (("chunks.jsonl", "chunk_vectors.npy"), ("faq_questions.jsonl", "faq_vectors.npy"))
+
+
+def previous_vectors(out_dir: Path) -> Reusable:
+    """The current version's manifest and its verified vectors by embed hash, for incremental
+    builds. A pair of files that is missing, fails its sha256 or does not line up is not re-used
+    (its texts are embedded again) and is named in ``damaged``."""
     name = current_version(out_dir)
-    manifest = read_manifest(out_dir)
-    if name is None or manifest is None:
-        return None, {}
+    if name is None:
+        return Reusable(None, {}, [])
     folder = out_dir / VERSIONS / name
-    by_hash: dict[str, np.ndarray] = {}
     try:
-        for rows, vectors in (
-            ("chunks.jsonl", "chunk_vectors.npy"),
-            ("faq_questions.jsonl", "faq_vectors.npy"),
-        ):
-            matrix = np.load(folder / vectors, allow_pickle=False)
-            for i, row in enumerate(_read_jsonl(folder / rows)):
-                by_hash[row["embed_hash"]] = matrix[i]
-    except (OSError, ValueError, KeyError):
-        return manifest, {}  # an unreadable previous version only costs a full re-embed
-    return manifest, by_hash
+        manifest = read_manifest(out_dir)
+    except (OSError, ValueError):
+        return Reusable(None, {}, ["manifest.json"])
+    if manifest is None:
+        return Reusable(None, {}, [])
+    listed = manifest.get("files")
+    files: dict[str, Any] = listed if isinstance(listed, dict) else {}
+    by_hash: dict[str, np.ndarray] = {}
+    damaged: list[str] = []
+    for rows_name, vectors_name in _REUSED_PAIRS:
+        bad = [
+            rel
+            for rel in (rows_name, vectors_name)
+            if not (folder / rel).is_file() or _sha256_file(folder / rel) != files.get(rel)
+        ]
+        if bad:
+            damaged.extend(bad)
+            continue
+        try:
+            matrix = np.load(folder / vectors_name, allow_pickle=False)
+            rows = [row["embed_hash"] for row in _read_jsonl(folder / rows_name)]
+        except (OSError, ValueError, KeyError, TypeError):
+            damaged.append(vectors_name)
+            continue
+        if matrix.ndim != 2 or len(matrix) != len(rows):
+            damaged.append(vectors_name)
+            continue
+        by_hash.update(zip(rows, matrix, strict=True))
+    return Reusable(manifest, by_hash, damaged)
