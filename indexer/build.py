@@ -188,10 +188,8 @@ def build_from(
                 "skipped": len(kb.skipped),
             },
             "documents": {d.meta.id: d.content_hash for d in documents},
-            "skipped": [{"path": s.path, "reason": s.reason} for s in kb.skipped],
-            "problems": [
-                {"path": p.path, "reason": p.reason, "error": p.fatal} for p in kb.problems
-            ],
+            # Skipped (withheld) documents are counted, never named: see _recorded_problems.
+            "problems": _recorded_problems(kb),
             "section_separator": SEP,
             "previous_damaged": previous.damaged,
         }
@@ -212,6 +210,22 @@ def build_from(
         )
     report.seconds = time.perf_counter() - started
     return report
+
+
+WITHHELD_MENTION = "（涉及不予公开的文件，详见构建时的输出）"
+
+
+def _recorded_problems(kb: KnowledgeBase) -> list[dict[str, object]]:
+    """The problems as the manifest records them: a path or reason that names a withheld document
+    (its path, id or title) is replaced, so that the index holds no trace of it. The build report
+    printed to the operator keeps the full text."""
+
+    def clean(text: str) -> str:
+        return WITHHELD_MENTION if any(w in text for w in kb.withheld_names) else text
+
+    return [
+        {"path": clean(p.path), "reason": clean(p.reason), "error": p.fatal} for p in kb.problems
+    ]
 
 
 def _report(
