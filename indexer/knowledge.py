@@ -98,7 +98,12 @@ def _admit_documents(kb: KnowledgeBase, by_id: dict[str, Document]) -> None:
                         fatal=False,
                     )
                 )
-                doc = dataclasses.replace(doc, meta=dataclasses.replace(doc.meta, **{key: None}))
+                meta = (
+                    dataclasses.replace(meta, interprets=None)
+                    if key == "interprets"
+                    else dataclasses.replace(meta, superseded_by=None)
+                )
+                doc = dataclasses.replace(doc, meta=meta)
         kb.documents.append(doc)
 
 
