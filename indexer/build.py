@@ -86,12 +86,19 @@ def chunks_of(doc: Document) -> list[Chunk]:
 
 @contextmanager
 def _build_lock(out_dir: Path) -> Iterator[None]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / ".build.lock").open("w") as lock:
+    """Holds the folder's build lock; clears what killed or failed builds left behind first, so
+    that their space is free before this build writes."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = (out_dir / ".build.lock").open("w")
+    except OSError as exc:
+        raise store.write_error(exc, out_dir) from exc
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BuildLocked(f"另一个索引构建正在写入 {out_dir}") from None
+        store.remove_partial_versions(out_dir)
         yield
 
 

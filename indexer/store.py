@@ -16,16 +16,23 @@
                                row i = line i of faqs.jsonl
 
 A build writes ``versions/<version>.partial`` and renames it when complete, then replaces
-``CURRENT``: a build that dies half-way leaves the previous version serving.
+``CURRENT``: a build that dies half-way leaves the previous version serving. A build that fails to
+write (full disk, read-only or forbidden folder) removes what it wrote and raises IndexWriteError.
+
+Version names are ``v<build number, 6 digits>-<UTC time>``: the build number orders versions (the
+clock may be wrong), so that pruning keeps the last builds whatever the clock said. Names of older
+releases (``<UTC time>`` only) sort before every numbered one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +55,24 @@ _PARTIAL = ".partial"
 
 class IndexLoadError(RuntimeError):
     """The index folder is missing, incomplete or of another format (message in Chinese)."""
+
+
+class IndexWriteError(RuntimeError):
+    """The index folder cannot be written: full disk, read-only file system, no permission
+    (message in Chinese). Nothing half-written is left behind; CURRENT is unchanged."""
+
+
+def write_error(exc: OSError, out_dir: Path) -> IndexWriteError:
+    """The Chinese message for a failure to write into the index folder."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"索引目录 {out_dir} 所在磁盘空间不足"
+    elif exc.errno == errno.EROFS:
+        why = f"索引目录 {out_dir} 所在的文件系统是只读的"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        why = f"没有写入索引目录 {out_dir} 的权限"
+    else:
+        why = f"无法写入索引目录 {out_dir}（{exc.strerror or exc}）"
+    return IndexWriteError(why)
 
 
 @dataclass(frozen=True)
@@ -166,17 +191,58 @@ def _fsync_tree(folder: Path) -> None:
 # ---- writing ----------------------------------------------------------------------------------
 
 
-def new_version_name() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y%m%dT%H%M%S%fZ")
+_NUMBERED = re.compile(r"^v(\d{6,})-")
+
+
+def _version_key(name: str) -> tuple[int, str]:
+    """Build order: numbered versions by number, after every version of older releases."""
+    m = _NUMBERED.match(name)
+    return (int(m[1]), name) if m else (-1, name)
+
+
+def _version_names(out_dir: Path) -> list[str]:
+    """Complete versions in build order, oldest first."""
+    versions = out_dir / VERSIONS
+    if not versions.is_dir():
+        return []
+    names = [p.name for p in versions.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL)]
+    return sorted(names, key=_version_key)
+
+
+def new_version_name(out_dir: Path) -> str:
+    """The next build number (one more than any version or partial build in the folder)."""
+    versions = out_dir / VERSIONS
+    taken = [p.name for p in versions.iterdir()] if versions.is_dir() else []
+    number = max((_version_key(n.removesuffix(_PARTIAL))[0] for n in taken), default=0) + 1
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"v{max(number, 1):06d}-{stamp}"
 
 
 def write_version(out_dir: Path, contents: BuildContents, *, manifest: dict[str, Any]) -> str:
-    """Write a complete version beside the others and switch CURRENT to it atomically."""
+    """Write a complete version beside the others and switch CURRENT to it atomically.
+
+    Raises IndexWriteError (and removes what it wrote) when the folder cannot be written."""
     versions = out_dir / VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
-    name = new_version_name()
-    tmp = versions / (name + _PARTIAL)
+    name = ""
+    previous = current_version(out_dir)
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        name = new_version_name(out_dir)
+        _write_version(versions / (name + _PARTIAL), contents, manifest, name)
+        os.replace(versions / (name + _PARTIAL), versions / name)
+        switch_current(out_dir, name)
+    except OSError as exc:
+        if name:
+            shutil.rmtree(versions / (name + _PARTIAL), ignore_errors=True)
+            if current_version(out_dir) != name:
+                shutil.rmtree(versions / name, ignore_errors=True)
+        (out_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
+        raise write_error(exc, out_dir) from exc
+    prune_versions(out_dir, also_keep=previous)
+    return name
+
+
+def _write_version(tmp: Path, contents: BuildContents, manifest: dict[str, Any], name: str) -> None:
     tmp.mkdir()
     _write_jsonl(
         tmp / "documents.jsonl",
@@ -220,10 +286,6 @@ def write_version(out_dir: Path, contents: BuildContents, *, manifest: dict[str,
     }
     (tmp / "manifest.json").write_text(json.dumps(full, ensure_ascii=False, indent=2), "utf-8")
     _fsync_tree(tmp)
-    os.replace(tmp, versions / name)
-    switch_current(out_dir, name)
-    prune_versions(out_dir)
-    return name
 
 
 def switch_current(out_dir: Path, name: str) -> None:
@@ -240,17 +302,26 @@ def switch_current(out_dir: Path, name: str) -> None:
         os.close(dir_fd)
 
 
-def prune_versions(out_dir: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Remove left-over partial builds and all but the newest complete versions."""
+def prune_versions(
+    out_dir: Path, keep: int = KEEP_VERSIONS, *, also_keep: str | None = None
+) -> None:
+    """Remove left-over partial builds and all but the last ``keep`` complete versions in build
+    order (never by the time in their names or on the files). The current version and
+    ``also_keep`` (the one served before it, the last known good) are always kept."""
     current = current_version(out_dir)
+    stale = set(_version_names(out_dir)[:-keep]) - {current, also_keep}
+    for name in stale:
+        shutil.rmtree(out_dir / VERSIONS / name, ignore_errors=True)
+    remove_partial_versions(out_dir)
+
+
+def remove_partial_versions(out_dir: Path) -> None:
+    """Remove what killed or failed builds left behind (only while holding the build lock)."""
     versions = out_dir / VERSIONS
-    complete = sorted(
-        p.name for p in versions.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL)
-    )
-    stale = set(complete[:-keep]) - {current}
-    for p in versions.iterdir():
-        if p.name in stale or p.name.endswith(_PARTIAL):
-            shutil.rmtree(p, ignore_errors=True)
+    if versions.is_dir():
+        for p in versions.iterdir():
+            if p.name.endswith(_PARTIAL):
+                shutil.rmtree(p, ignore_errors=True)
 
 
 # ---- reading ----------------------------------------------------------------------------------
