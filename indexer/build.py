@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import store
+from indexer.annexes import missing_annexes
 from indexer.chunking import SEP, chunk_document, chunk_id
 from indexer.encoders import Encoder
 from indexer.keyword import KeywordIndex
@@ -157,10 +158,12 @@ def build_from(
         embedder = _Embedder(encoder, old_vectors, progress)
 
         documents, chunk_records, texts = [], [], []
+        problems = list(kb.problems)
         for doc in kb.documents:
             chunks = chunks_of(doc)
+            missing = _missing_annexes(doc, problems)
             documents.append(
-                store.DocumentRecord(doc.meta, doc.path, doc.content_hash, len(chunks))
+                store.DocumentRecord(doc.meta, doc.path, doc.content_hash, len(chunks), missing)
             )
             for chunk in chunks:
                 text = passage_text(doc.meta, chunk)
@@ -182,6 +185,7 @@ def build_from(
         )
 
         report = _report(kb, documents, old_manifest, embedder, len(chunk_records))
+        report.problems = problems
         report.damaged = previous.damaged
         manifest = {
             "source": source,
@@ -196,7 +200,7 @@ def build_from(
             },
             "documents": {d.meta.id: d.content_hash for d in documents},
             # Skipped (withheld) documents are counted, never named: see _recorded_problems.
-            "problems": _recorded_problems(kb),
+            "problems": _recorded_problems(kb, problems),
             "section_separator": SEP,
             "previous_damaged": previous.damaged,
         }
@@ -222,7 +226,25 @@ def build_from(
 WITHHELD_MENTION = "（涉及不予公开的文件，详见构建时的输出）"
 
 
-def _recorded_problems(kb: KnowledgeBase) -> list[dict[str, object]]:
+def _missing_annexes(doc: Document, problems: list[LoadProblem]) -> tuple[str, ...]:
+    """Annexes a public document refers to that its text lacks, reported as a warning."""
+    if doc.meta.disclosure != Disclosure.PUBLIC:
+        return ()
+    missing = tuple(missing_annexes(doc.text))
+    if missing:
+        names = "、".join(f"《{name}》" for name in missing)
+        problems.append(
+            LoadProblem(
+                doc.path,
+                f"正文提到的附件或附表{names}不在文本中：知识库缺少该内容，"
+                "引用此文件的回答会说明并给出官方文本的出处",
+                fatal=False,
+            )
+        )
+    return missing
+
+
+def _recorded_problems(kb: KnowledgeBase, problems: list[LoadProblem]) -> list[dict[str, object]]:
     """The problems as the manifest records them: a path or reason that names a withheld document
     (its path, id or title) is replaced, so that the index holds no trace of it. The build report
     printed to the operator keeps the full text."""
@@ -230,9 +252,7 @@ def _recorded_problems(kb: KnowledgeBase) -> list[dict[str, object]]:
     def clean(text: str) -> str:
         return WITHHELD_MENTION if any(w in text for w in kb.withheld_names) else text
 
-    return [
-        {"path": clean(p.path), "reason": clean(p.reason), "error": p.fatal} for p in kb.problems
-    ]
+    return [{"path": clean(p.path), "reason": clean(p.reason), "error": p.fatal} for p in problems]
 
 
 def _report(

@@ -4,7 +4,8 @@
       CURRENT                  name of the version being served (replaced atomically)
       versions/<version>/      one complete build
         manifest.json          format version, encoder, tokenizer, counts, file hashes, report
-        documents.jsonl        metadata of every indexed document (依申请公开: metadata only)
+        documents.jsonl        metadata of every indexed document (依申请公开: metadata only),
+                               path, content hash, chunk count, missing_annexes
         chunks.jsonl           id, doc_id, section, text, ordinal, embed_hash of every chunk
         chunk_vectors.npy      float32 vectors, row i belongs to line i of chunks.jsonl
         chunk_keywords/        BM25 index over chunk text (see indexer/keyword.py)
@@ -94,6 +95,8 @@ class DocumentRecord:
     path: str
     content_hash: str
     chunks: int
+    # Annexes and tables the text refers to but does not contain (indexer/annexes.py).
+    missing_annexes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -252,6 +255,7 @@ def _write_version(tmp: Path, contents: BuildContents, manifest: dict[str, Any],
                 "path": d.path,
                 "content_hash": d.content_hash,
                 "chunks": d.chunks,
+                "missing_annexes": list(d.missing_annexes),
             }
             for d in contents.documents
         ),
@@ -367,7 +371,13 @@ def load_index(out_dir: Path, *, verify: bool = True) -> LoadedIndex:
     documents = {}
     for row in _read_jsonl(folder / "documents.jsonl"):
         meta = _meta_from(row["meta"])
-        documents[meta.id] = DocumentRecord(meta, row["path"], row["content_hash"], row["chunks"])
+        documents[meta.id] = DocumentRecord(
+            meta,
+            row["path"],
+            row["content_hash"],
+            row["chunks"],
+            tuple(row.get("missing_annexes", ())),  # absent in indexes built before it existed
+        )
     chunks = [
         Chunk(**{k: v for k, v in row.items() if k != "embed_hash"})
         for row in _read_jsonl(folder / "chunks.jsonl")
