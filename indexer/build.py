@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer import store
+from indexer.annexes import missing_annexes
 from indexer.chunking import SEP, chunk_document, chunk_id
 from indexer.encoders import Encoder
 from indexer.keyword import KeywordIndex
@@ -42,6 +43,8 @@ class BuildReport:
     unchanged: int = 0
     skipped: list[LoadProblem] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
+    # Files of the previous version that failed their sha256: nothing was re-used from them.
+    damaged: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -84,12 +87,19 @@ def chunks_of(doc: Document) -> list[Chunk]:
 
 @contextmanager
 def _build_lock(out_dir: Path) -> Iterator[None]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / ".build.lock").open("w") as lock:
+    """Holds the folder's build lock; clears what killed or failed builds left behind first, so
+    that their space is free before this build writes."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = (out_dir / ".build.lock").open("w")
+    except OSError as exc:
+        raise store.write_error(exc, out_dir) from exc
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BuildLocked(f"另一个索引构建正在写入 {out_dir}") from None
+        store.remove_partial_versions(out_dir)
         yield
 
 
@@ -141,16 +151,19 @@ def build_from(
 ) -> BuildReport:
     started = time.perf_counter()
     with _build_lock(out_dir):
-        old_manifest, old_vectors = store.previous_vectors(out_dir)
+        previous = store.previous_vectors(out_dir)
+        old_manifest, old_vectors = previous.manifest, previous.vectors
         if old_manifest and old_manifest.get("encoder") != encoder.identity:
             old_vectors = {}  # another encoder built it: nothing to re-use
         embedder = _Embedder(encoder, old_vectors, progress)
 
         documents, chunk_records, texts = [], [], []
+        problems = list(kb.problems)
         for doc in kb.documents:
             chunks = chunks_of(doc)
+            missing = _missing_annexes(doc, problems)
             documents.append(
-                store.DocumentRecord(doc.meta, doc.path, doc.content_hash, len(chunks))
+                store.DocumentRecord(doc.meta, doc.path, doc.content_hash, len(chunks), missing)
             )
             for chunk in chunks:
                 text = passage_text(doc.meta, chunk)
@@ -172,6 +185,8 @@ def build_from(
         )
 
         report = _report(kb, documents, old_manifest, embedder, len(chunk_records))
+        report.problems = problems
+        report.damaged = previous.damaged
         manifest = {
             "source": source,
             "encoder": encoder.identity,
@@ -184,11 +199,10 @@ def build_from(
                 "skipped": len(kb.skipped),
             },
             "documents": {d.meta.id: d.content_hash for d in documents},
-            "skipped": [{"path": s.path, "reason": s.reason} for s in kb.skipped],
-            "problems": [
-                {"path": p.path, "reason": p.reason, "error": p.fatal} for p in kb.problems
-            ],
+            # Skipped (withheld) documents are counted, never named: see _recorded_problems.
+            "problems": _recorded_problems(kb, problems),
             "section_separator": SEP,
+            "previous_damaged": previous.damaged,
         }
         report.version = store.write_version(
             out_dir,
@@ -207,6 +221,38 @@ def build_from(
         )
     report.seconds = time.perf_counter() - started
     return report
+
+
+WITHHELD_MENTION = "（涉及不予公开的文件，详见构建时的输出）"
+
+
+def _missing_annexes(doc: Document, problems: list[LoadProblem]) -> tuple[str, ...]:
+    """Annexes a public document refers to that its text lacks, reported as a warning."""
+    if doc.meta.disclosure != Disclosure.PUBLIC:
+        return ()
+    missing = tuple(missing_annexes(doc.text))
+    if missing:
+        names = "、".join(f"《{name}》" for name in missing)
+        problems.append(
+            LoadProblem(
+                doc.path,
+                f"正文提到的附件或附表{names}不在文本中：知识库缺少该内容，"
+                "引用此文件的回答会说明并给出官方文本的出处",
+                fatal=False,
+            )
+        )
+    return missing
+
+
+def _recorded_problems(kb: KnowledgeBase, problems: list[LoadProblem]) -> list[dict[str, object]]:
+    """The problems as the manifest records them: a path or reason that names a withheld document
+    (its path, id or title) is replaced, so that the index holds no trace of it. The build report
+    printed to the operator keeps the full text."""
+
+    def clean(text: str) -> str:
+        return WITHHELD_MENTION if any(w in text for w in kb.withheld_names) else text
+
+    return [{"path": clean(p.path), "reason": clean(p.reason), "error": p.fatal} for p in problems]
 
 
 def _report(

@@ -1,8 +1,10 @@
 """Chunking along the structure of official documents.
 
 Laws: 第X编/章/节 headings and 第N条 articles. Notices: 一、/（一）/1. headings. Interpretation
-drafts: 问/答 pairs. Anything else: windows of whole sentences. Every chunk keeps its heading path
-and is at most MAX_EXCERPT characters of whole sentences.
+drafts: 问/答 pairs. Anything else: windows of whole sentences. Tables (indexer/tables.py) become
+one chunk per row after the text's chunks, each with the table's title as its section and the
+header line in its text. Every chunk keeps its heading path and is at most MAX_EXCERPT characters
+of whole sentences.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from indexer.models import Chunk, Kind
 from indexer.sentences import MAX_EXCERPT, pack_sentences
+from indexer.tables import split_tables, table_windows
 
 SEP = " › "
 _CN_NUM = "零〇一二三四五六七八九十百千两"
@@ -188,18 +191,20 @@ def _windows(section: Section) -> Iterator[str]:
 
 
 def chunk_document(doc_id: str, text: str, kind: Kind) -> list[Chunk]:
-    chunks: list[Chunk] = []
-    for section in document_sections(text, kind):
-        label = SEP.join(section.path)
-        for window in _windows(section):
-            ordinal = len(chunks)
-            chunks.append(
-                Chunk(
-                    id=chunk_id(doc_id, ordinal, window),
-                    doc_id=doc_id,
-                    section=label,
-                    text=window,
-                    ordinal=ordinal,
-                )
-            )
-    return chunks
+    body, tables = split_tables(text)
+    windows = [
+        (SEP.join(section.path), window)
+        for section in document_sections(body, kind)
+        for window in _windows(section)
+    ]
+    windows += [(SEP.join(path), w) for table in tables for path, w in table_windows(table)]
+    return [
+        Chunk(
+            id=chunk_id(doc_id, ordinal, window),
+            doc_id=doc_id,
+            section=label,
+            text=window,
+            ordinal=ordinal,
+        )
+        for ordinal, (label, window) in enumerate(windows)
+    ]

@@ -4,6 +4,7 @@ aside with the reason and never reach the index."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def _admit_documents(kb: KnowledgeBase, by_id: dict[str, Document]) -> None:
                 else "未标注公开属性（disclosure），按不予公开处理"
             )
             kb.skipped.append(LoadProblem(doc.path, reason, fatal=False))
+            kb.withheld_names.update(v for v in (doc.path, meta.id, meta.title) if v)
             if meta.disclosure_source == "default":
                 kb.problems.append(
                     LoadProblem(doc.path, reason + "；如应公开请补充元数据", fatal=False)
@@ -87,6 +89,21 @@ def _admit_documents(kb: KnowledgeBase, by_id: dict[str, Document]) -> None:
             target = getattr(meta, key)
             if target and target not in by_id:
                 kb.problems.append(LoadProblem(doc.path, f"{key} 指向不存在的文档编号 {target}"))
+            elif target and by_id[target].meta.disclosure == Disclosure.WITHHELD:
+                # The index holds nothing of a withheld document, not even its id.
+                kb.problems.append(
+                    LoadProblem(
+                        doc.path,
+                        f"{key} 指向不予公开的文档 {target}，该引用已删除（不予公开的文件不进入索引）",
+                        fatal=False,
+                    )
+                )
+                meta = (
+                    dataclasses.replace(meta, interprets=None)
+                    if key == "interprets"
+                    else dataclasses.replace(meta, superseded_by=None)
+                )
+                doc = dataclasses.replace(doc, meta=meta)
         kb.documents.append(doc)
 
 

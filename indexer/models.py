@@ -102,3 +102,5 @@ class KnowledgeBase:
     faqs: list[FaqEntry] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
     skipped: list[LoadProblem] = field(default_factory=list)  # withheld documents and why
+    # Path, id and title of every withheld document: what no file of the index may contain.
+    withheld_names: set[str] = field(default_factory=set)

@@ -4,7 +4,8 @@
       CURRENT                  name of the version being served (replaced atomically)
       versions/<version>/      one complete build
         manifest.json          format version, encoder, tokenizer, counts, file hashes, report
-        documents.jsonl        metadata of every indexed document (依申请公开: metadata only)
+        documents.jsonl        metadata of every indexed document (依申请公开: metadata only),
+                               path, content hash, chunk count, missing_annexes
         chunks.jsonl           id, doc_id, section, text, ordinal, embed_hash of every chunk
         chunk_vectors.npy      float32 vectors, row i belongs to line i of chunks.jsonl
         chunk_keywords/        BM25 index over chunk text (see indexer/keyword.py)
@@ -16,16 +17,23 @@
                                row i = line i of faqs.jsonl
 
 A build writes ``versions/<version>.partial`` and renames it when complete, then replaces
-``CURRENT``: a build that dies half-way leaves the previous version serving.
+``CURRENT``: a build that dies half-way leaves the previous version serving. A build that fails to
+write (full disk, read-only or forbidden folder) removes what it wrote and raises IndexWriteError.
+
+Version names are ``v<build number, 6 digits>-<UTC time>``: the build number orders versions (the
+clock may be wrong), so that pruning keeps the last builds whatever the clock said. Names of older
+releases (``<UTC time>`` only) sort before every numbered one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -50,6 +58,24 @@ class IndexLoadError(RuntimeError):
     """The index folder is missing, incomplete or of another format (message in Chinese)."""
 
 
+class IndexWriteError(RuntimeError):
+    """The index folder cannot be written: full disk, read-only file system, no permission
+    (message in Chinese). Nothing half-written is left behind; CURRENT is unchanged."""
+
+
+def write_error(exc: OSError, out_dir: Path) -> IndexWriteError:
+    """The Chinese message for a failure to write into the index folder."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"索引目录 {out_dir} 所在磁盘空间不足"
+    elif exc.errno == errno.EROFS:
+        why = f"索引目录 {out_dir} 所在的文件系统是只读的"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        why = f"没有写入索引目录 {out_dir} 的权限"
+    else:
+        why = f"无法写入索引目录 {out_dir}（{exc.strerror or exc}）"
+    return IndexWriteError(why)
+
+
 @dataclass(frozen=True)
 class ChunkRecord:
     chunk: Chunk
@@ -69,6 +95,8 @@ class DocumentRecord:
     path: str
     content_hash: str
     chunks: int
+    # Annexes and tables the text refers to but does not contain (indexer/annexes.py).
+    missing_annexes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -166,17 +194,58 @@ def _fsync_tree(folder: Path) -> None:
 # ---- writing ----------------------------------------------------------------------------------
 
 
-def new_version_name() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y%m%dT%H%M%S%fZ")
+_NUMBERED = re.compile(r"^v(\d{6,})-")
+
+
+def _version_key(name: str) -> tuple[int, str]:
+    """Build order: numbered versions by number, after every version of older releases."""
+    m = _NUMBERED.match(name)
+    return (int(m[1]), name) if m else (-1, name)
+
+
+def _version_names(out_dir: Path) -> list[str]:
+    """Complete versions in build order, oldest first."""
+    versions = out_dir / VERSIONS
+    if not versions.is_dir():
+        return []
+    names = [p.name for p in versions.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL)]
+    return sorted(names, key=_version_key)
+
+
+def new_version_name(out_dir: Path) -> str:
+    """The next build number (one more than any version or partial build in the folder)."""
+    versions = out_dir / VERSIONS
+    taken = [p.name for p in versions.iterdir()] if versions.is_dir() else []
+    number = max((_version_key(n.removesuffix(_PARTIAL))[0] for n in taken), default=0) + 1
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"v{max(number, 1):06d}-{stamp}"
 
 
 def write_version(out_dir: Path, contents: BuildContents, *, manifest: dict[str, Any]) -> str:
-    """Write a complete version beside the others and switch CURRENT to it atomically."""
+    """Write a complete version beside the others and switch CURRENT to it atomically.
+
+    Raises IndexWriteError (and removes what it wrote) when the folder cannot be written."""
     versions = out_dir / VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
-    name = new_version_name()
-    tmp = versions / (name + _PARTIAL)
+    name = ""
+    previous = current_version(out_dir)
+    try:
+        versions.mkdir(parents=True, exist_ok=True)
+        name = new_version_name(out_dir)
+        _write_version(versions / (name + _PARTIAL), contents, manifest, name)
+        os.replace(versions / (name + _PARTIAL), versions / name)
+        switch_current(out_dir, name)
+    except OSError as exc:
+        if name:
+            shutil.rmtree(versions / (name + _PARTIAL), ignore_errors=True)
+            if current_version(out_dir) != name:
+                shutil.rmtree(versions / name, ignore_errors=True)
+        (out_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
+        raise write_error(exc, out_dir) from exc
+    prune_versions(out_dir, also_keep=previous)
+    return name
+
+
+def _write_version(tmp: Path, contents: BuildContents, manifest: dict[str, Any], name: str) -> None:
     tmp.mkdir()
     _write_jsonl(
         tmp / "documents.jsonl",
@@ -186,6 +255,7 @@ def write_version(out_dir: Path, contents: BuildContents, *, manifest: dict[str,
                 "path": d.path,
                 "content_hash": d.content_hash,
                 "chunks": d.chunks,
+                "missing_annexes": list(d.missing_annexes),
             }
             for d in contents.documents
         ),
@@ -220,10 +290,6 @@ def write_version(out_dir: Path, contents: BuildContents, *, manifest: dict[str,
     }
     (tmp / "manifest.json").write_text(json.dumps(full, ensure_ascii=False, indent=2), "utf-8")
     _fsync_tree(tmp)
-    os.replace(tmp, versions / name)
-    switch_current(out_dir, name)
-    prune_versions(out_dir)
-    return name
 
 
 def switch_current(out_dir: Path, name: str) -> None:
@@ -240,17 +306,26 @@ def switch_current(out_dir: Path, name: str) -> None:
         os.close(dir_fd)
 
 
-def prune_versions(out_dir: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Remove left-over partial builds and all but the newest complete versions."""
+def prune_versions(
+    out_dir: Path, keep: int = KEEP_VERSIONS, *, also_keep: str | None = None
+) -> None:
+    """Remove left-over partial builds and all but the last ``keep`` complete versions in build
+    order (never by the time in their names or on the files). The current version and
+    ``also_keep`` (the one served before it, the last known good) are always kept."""
     current = current_version(out_dir)
+    stale = set(_version_names(out_dir)[:-keep]) - {current, also_keep}
+    for name in stale:
+        shutil.rmtree(out_dir / VERSIONS / name, ignore_errors=True)
+    remove_partial_versions(out_dir)
+
+
+def remove_partial_versions(out_dir: Path) -> None:
+    """Remove what killed or failed builds left behind (only while holding the build lock)."""
     versions = out_dir / VERSIONS
-    complete = sorted(
-        p.name for p in versions.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL)
-    )
-    stale = set(complete[:-keep]) - {current}
-    for p in versions.iterdir():
-        if p.name in stale or p.name.endswith(_PARTIAL):
-            shutil.rmtree(p, ignore_errors=True)
+    if versions.is_dir():
+        for p in versions.iterdir():
+            if p.name.endswith(_PARTIAL):
+                shutil.rmtree(p, ignore_errors=True)
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -296,7 +371,13 @@ def load_index(out_dir: Path, *, verify: bool = True) -> LoadedIndex:
     documents = {}
     for row in _read_jsonl(folder / "documents.jsonl"):
         meta = _meta_from(row["meta"])
-        documents[meta.id] = DocumentRecord(meta, row["path"], row["content_hash"], row["chunks"])
+        documents[meta.id] = DocumentRecord(
+            meta,
+            row["path"],
+            row["content_hash"],
+            row["chunks"],
+            tuple(row.get("missing_annexes", ())),  # absent in indexes built before it existed
+        )
     chunks = [
         Chunk(**{k: v for k, v in row.items() if k != "embed_hash"})
         for row in _read_jsonl(folder / "chunks.jsonl")
@@ -320,22 +401,54 @@ def load_index(out_dir: Path, *, verify: bool = True) -> LoadedIndex:
     )
 
 
-def previous_vectors(out_dir: Path) -> tuple[dict[str, Any] | None, dict[str, np.ndarray]]:
-    """The current version's manifest and its vectors by embed hash, for incremental builds."""
+@dataclass
+class Reusable:
+    """What an incremental build may take from the current version: only what its manifest
+    vouches for (sha256 verified), and the files that failed the check."""
+
+    manifest: dict[str, Any] | None
+    vectors: dict[str, np.ndarray]  # by embed hash
+    damaged: list[str]  # files of the current version that are missing or fail their sha256
+
+
+_REUSED_PAIRS = (("chunks.jsonl", "chunk_vectors.npy"), ("faq_questions.jsonl", "faq_vectors.npy"))
+
+
+def previous_vectors(out_dir: Path) -> Reusable:
+    """The current version's manifest and its verified vectors by embed hash, for incremental
+    builds. A pair of files that is missing, fails its sha256 or does not line up is not re-used
+    (its texts are embedded again) and is named in ``damaged``."""
     name = current_version(out_dir)
-    manifest = read_manifest(out_dir)
-    if name is None or manifest is None:
-        return None, {}
+    if name is None:
+        return Reusable(None, {}, [])
     folder = out_dir / VERSIONS / name
-    by_hash: dict[str, np.ndarray] = {}
     try:
-        for rows, vectors in (
-            ("chunks.jsonl", "chunk_vectors.npy"),
-            ("faq_questions.jsonl", "faq_vectors.npy"),
-        ):
-            matrix = np.load(folder / vectors, allow_pickle=False)
-            for i, row in enumerate(_read_jsonl(folder / rows)):
-                by_hash[row["embed_hash"]] = matrix[i]
-    except (OSError, ValueError, KeyError):
-        return manifest, {}  # an unreadable previous version only costs a full re-embed
-    return manifest, by_hash
+        manifest = read_manifest(out_dir)
+    except (OSError, ValueError):
+        return Reusable(None, {}, ["manifest.json"])
+    if manifest is None:
+        return Reusable(None, {}, [])
+    listed = manifest.get("files")
+    files: dict[str, Any] = listed if isinstance(listed, dict) else {}
+    by_hash: dict[str, np.ndarray] = {}
+    damaged: list[str] = []
+    for rows_name, vectors_name in _REUSED_PAIRS:
+        bad = [
+            rel
+            for rel in (rows_name, vectors_name)
+            if not (folder / rel).is_file() or _sha256_file(folder / rel) != files.get(rel)
+        ]
+        if bad:
+            damaged.extend(bad)
+            continue
+        try:
+            matrix = np.load(folder / vectors_name, allow_pickle=False)
+            rows = [row["embed_hash"] for row in _read_jsonl(folder / rows_name)]
+        except (OSError, ValueError, KeyError, TypeError):
+            damaged.append(vectors_name)
+            continue
+        if matrix.ndim != 2 or len(matrix) != len(rows):
+            damaged.append(vectors_name)
+            continue
+        by_hash.update(zip(rows, matrix, strict=True))
+    return Reusable(manifest, by_hash, damaged)

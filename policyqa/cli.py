@@ -14,9 +14,23 @@ if TYPE_CHECKING:
     from service.answering import Answer, Answerer
 
 
+# Exit codes of ``policyqa index`` (listed in its --help).
+EXIT_KNOWLEDGE_ERRORS = 1
+EXIT_USAGE = 2
+EXIT_WRITE_FAILED = 3
+INDEX_EXIT_CODES = """\
+退出状态：
+  0  索引已更新
+  1  知识库中有文件出错（已报告路径和原因），其余文件已编入新版本
+  2  参数错误、编码器不可用或另一个构建正在写入同一索引目录
+  3  索引目录无法写入（磁盘已满、只读文件系统或没有权限）：未生成新版本，
+     未完成的输出已清理，当前版本继续使用"""
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from indexer.build import BuildLocked, build_index
     from indexer.encoders import EncoderError, make_encoder
+    from indexer.store import IndexWriteError, current_version
     from policyqa.progress import ProgressPrinter
     from policyqa.report import print_build_report
 
@@ -35,9 +49,17 @@ def _cmd_index(args: argparse.Namespace) -> int:
         )
     except (EncoderError, BuildLocked) as exc:
         print(f"错误：{exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except IndexWriteError as exc:
+        try:
+            kept = current_version(Path(args.out))
+        except OSError:
+            kept = None
+        still = f"当前版本 {kept} 继续使用" if kept else "目前没有可用的索引版本"
+        print(f"错误：{exc}，未生成新的索引版本，未完成的输出已清理；{still}。", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     print_build_report(report)
-    return 1 if report.failed else 0
+    return EXIT_KNOWLEDGE_ERRORS if report.failed else 0
 
 
 def _load(args: argparse.Namespace) -> Answerer:
@@ -185,7 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyqa", description="政策咨询综合服务窗口")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="把知识库目录编入索引")
+    p = sub.add_parser(
+        "index",
+        help="把知识库目录编入索引",
+        epilog=INDEX_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("knowledge", help="知识库目录")
     p.add_argument("--out", required=True, help="索引目录")
     p.add_argument(

@@ -27,6 +27,11 @@ def print_build_report(report: BuildReport, out: TextIO = sys.stdout) -> None:
         if ids:
             w(f"  {label}：{_names(ids)}\n")
     w(f"向量：新计算 {report.embedded}，沿用 {report.reused}\n")
+    if report.damaged:
+        w(
+            f"警告：上一版本的 {'、'.join(report.damaged)} 缺失或校验失败（sha256 不符），"
+            "未沿用其中的向量，已重新计算\n"
+        )
     for s in report.skipped:
         w(f"跳过 {s.path}：{s.reason}\n")
     errors = [p for p in report.problems if p.fatal]

@@ -16,7 +16,7 @@ from indexer.models import Chunk, Disclosure, DocumentMeta, Kind
 from indexer.store import LoadedIndex
 from indexer.textnorm import normalize, strip_punctuation
 from service import replies
-from service.citations import Source, apply_note, cite, validity_note
+from service.citations import Source, annex_notes, apply_note, cite, validity_note
 from service.faq_match import FaqMatcher, FaqResult
 from service.intents import Intent, classify, strip_greeting
 from service.passages import PassageHit, PassageResult, PassageRetriever
@@ -165,7 +165,7 @@ class Answerer:
                 (m, c, None) for m, c in companions if m.id not in {x[0].id for x in cited}
             )
         sources = [cite(meta, chunk, section=section) for meta, chunk, section in cited]
-        text = "".join(notes) + entry.answer.strip()
+        text = "".join(notes) + entry.answer.strip() + annex_notes(sources, self.index.documents)
         return Answer(
             _new_id(),
             AnswerType.FAQ,
@@ -231,6 +231,7 @@ class Answerer:
         lead = sources[0]
         section = f"{lead.section}" if lead.section and lead.section != "正文" else ""
         text = f"{note}根据《{lead.title}》{section}：{lead.excerpt}"
+        text += annex_notes(sources, self.index.documents)
         return Answer(
             _new_id(),
             AnswerType.PASSAGE,

@@ -72,6 +72,39 @@ _NO_DISCLOSURE_DOC = f"""\
 """
 
 
+WITHHELD_ID = "示例-财政监督检查内部工作方案-2021"
+WITHHELD_TITLE = "（示例）泰安市财政局2021年度财政监督检查内部工作方案"
+INTERPRETS_WITHHELD = "policies/samples/解读-财政监督检查.md"
+SUPERSEDED_BY_WITHHELD = "policies/samples/泰财监〔2020〕1号.md"
+
+_INTERPRETS_WITHHELD_DOC = f"""\
+---
+id: 解读-财政监督检查
+title: 关于做好财政监督检查工作的政策解读
+interprets: {WITHHELD_ID}
+disclosure: 主动公开
+issued_on: 2021-03-20
+---
+问：财政监督检查主要查什么？
+
+答：主要检查财政专项资金的拨付和使用是否合规。
+"""
+
+_SUPERSEDED_BY_WITHHELD_DOC = f"""\
+---
+id: 泰财监〔2020〕1号
+title: 泰安市财政局关于2020年度财政监督检查工作的通知
+status: 已失效
+superseded_by: {WITHHELD_ID}
+disclosure: 主动公开
+issued_on: 2020-03-02
+---
+一、检查范围
+
+（一）市级预算单位财政资金使用情况。
+"""
+
+
 def _copy_law(root: Path, law: str, folder: str = "policies/laws") -> Path:
     (root / folder).mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy(LAWS / f"{law}.md", root / folder))
@@ -132,6 +165,8 @@ def disclosure_build(
     for sample in SAMPLES.glob("*.md"):
         shutil.copy(sample, root / "policies" / "samples")
     (root / "policies" / "samples" / "预算执行通报.md").write_text(_ON_REQUEST_DOC, "utf-8")
+    (root / INTERPRETS_WITHHELD).write_text(_INTERPRETS_WITHHELD_DOC, "utf-8")
+    (root / SUPERSEDED_BY_WITHHELD).write_text(_SUPERSEDED_BY_WITHHELD_DOC, "utf-8")
     (root / NO_DISCLOSURE).parent.mkdir(parents=True)
     (root / NO_DISCLOSURE).write_text(_NO_DISCLOSURE_DOC, "utf-8")
     # The markers really are in the knowledge folder: their absence from the index means something.
@@ -145,18 +180,47 @@ def disclosure_build(
 
 def test_withheld_document_is_in_no_file_of_the_index(disclosure_build: tuple[Path, Any]) -> None:
     out, result = disclosure_build
-    for text in (WITHHELD_MARKER, WITHHELD_PHRASE, "（示例）泰安市财政局2021年度财政监督检查"):
+    for text in (WITHHELD_MARKER, WITHHELD_PHRASE, WITHHELD_TITLE, WITHHELD_ID):
         _assert_absent(out, text)
-    # Its id and path appear only where the build report lists the skipped file.
+    # Not even its path (which carries its title), in any file, the manifest included.
     for name, data in _index_bytes(out).items():
-        if not name.endswith("manifest.json"):
-            assert "示例-财政监督检查内部工作方案".encode() not in data, name
+        for form in (WITHHELD.encode(), json.dumps(WITHHELD)[1:-1].encode()):
+            assert form.lower() not in data, f"the withheld path leaked into {name}"
+    # The operator is told on the console, and the manifest only counts it.
     assert f"跳过 {WITHHELD}：公开属性为不予公开" in result.stdout
     manifest = json.loads((_version(out) / "manifest.json").read_text("utf-8"))
-    assert {"path": WITHHELD, "reason": "公开属性为不予公开"} in manifest["skipped"]
+    assert manifest["counts"]["skipped"] == 2 and "skipped" not in manifest
     # The public law did get in: the absence above is not an empty index.
     chunks = _jsonl(_version(out) / "chunks.jsonl")
     assert any(c["doc_id"] == "烟叶税法-2017" for c in chunks)
+
+
+def test_references_to_a_withheld_document_are_reported_and_dropped(
+    disclosure_build: tuple[Path, Any],
+) -> None:
+    out, result = disclosure_build
+    for path, key in (
+        (INTERPRETS_WITHHELD, "interprets"),
+        (SUPERSEDED_BY_WITHHELD, "superseded_by"),
+    ):
+        assert (
+            f"警告 {path}：{key} 指向不予公开的文档 {WITHHELD_ID}，该引用已删除" in result.stdout
+        ), result.stdout
+    documents = {d["meta"]["id"]: d["meta"] for d in _jsonl(_version(out) / "documents.jsonl")}
+    assert documents["解读-财政监督检查"]["interprets"] is None
+    assert documents["解读-财政监督检查"]["kind"] == "interpretation"
+    assert documents["泰财监〔2020〕1号"]["superseded_by"] is None
+    assert documents["泰财监〔2020〕1号"]["status"] == "已失效"
+    # The manifest records that there were such problems, without the withheld id.
+    manifest = json.loads((_version(out) / "manifest.json").read_text("utf-8"))
+    recorded = [p for p in manifest["problems"] if p["path"] == INTERPRETS_WITHHELD]
+    assert recorded == [
+        {
+            "path": INTERPRETS_WITHHELD,
+            "reason": "（涉及不予公开的文件，详见构建时的输出）",
+            "error": False,
+        }
+    ]
 
 
 def test_on_request_documents_contribute_metadata_only(disclosure_build: tuple[Path, Any]) -> None:
@@ -197,6 +261,8 @@ def test_document_without_disclosure_is_withheld_with_a_warning(
     assert "跳过 2" in result.stdout  # the 不予公开 sample and this notice, nothing else
     index = load_index(out)
     assert set(index.documents) == {
+        "解读-财政监督检查",
+        "泰财监〔2020〕1号",
         "烟叶税法-2017",
         "残疾人专用品免征进口税收暂行规定-1997",
         ON_REQUEST_ID,
