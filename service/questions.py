@@ -42,7 +42,5 @@ def check_question(question: str) -> str:
     if not any(ch.isalnum() for ch in text):
         raise QuestionError("问题不能为空，请输入您要咨询的问题")
     if len(text) > MAX_QUESTION:
-        raise QuestionError(
-            f"问题过长（规范化后 {len(text)} 字），请控制在 {MAX_QUESTION} 字以内"
-        )
+        raise QuestionError(f"问题过长（规范化后 {len(text)} 字），请控制在 {MAX_QUESTION} 字以内")
     return question
