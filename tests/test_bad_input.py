@@ -111,7 +111,7 @@ def test_an_unexpected_error_is_one_short_log_line_and_a_chinese_500(
     answerer = client.app.state.engine.answerer  # type: ignore[attr-defined]
     match = answerer.faqs.match
 
-    def broken_for_one_question(query):  # type: ignore[no-untyped-def]
+    def broken_for_one_question(query: Any) -> Any:
         if "故障" in query.text:
             raise RuntimeError("matcher broke\nsecond line")
         return match(query)

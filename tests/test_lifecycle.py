@@ -146,7 +146,7 @@ def test_a_failing_poll_does_not_stop_reloading(
     with TestClient(create_app(Settings(index_dir=index, reload_seconds=0.2))) as client:
         _wait_for(client, lambda r: r.status_code == 200)
         real = lifecycle.current_version
-        failures = []
+        failures: list[int] = []
 
         def flaky(out_dir: Path) -> str | None:
             if len(failures) < 3:
