@@ -326,7 +326,6 @@ _READERS: dict[str, Callable[[Path], str]] = {
     ".html": _read_html,
     ".htm": _read_html,
 }
-SUPPORTED_SUFFIXES = frozenset(_READERS)
 
 
 def read_text(path: Path) -> str:

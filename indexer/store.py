@@ -349,12 +349,26 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def load_index(out_dir: Path, *, verify: bool = True) -> LoadedIndex:
-    name = current_version(out_dir)
+def complete_versions(out_dir: Path) -> list[str]:
+    """Names of the complete versions in the folder, newest first (partial builds left out)."""
+    versions = out_dir / VERSIONS
+    if not versions.is_dir():
+        return []
+    return sorted(
+        (p.name for p in versions.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL)),
+        reverse=True,
+    )
+
+
+def load_index(out_dir: Path, *, version: str | None = None, verify: bool = True) -> LoadedIndex:
+    """The version CURRENT names, or ``version`` (an older intact one, to fall back on)."""
+    name = version or current_version(out_dir)
     if name is None:
         raise IndexLoadError(f"索引目录 {out_dir} 中没有可用的索引，请先运行 policyqa index")
     folder = out_dir / VERSIONS / name
     manifest_path = folder / "manifest.json"
+    if not folder.is_dir():
+        raise IndexLoadError(f"索引版本 {name} 不存在")
     if not manifest_path.is_file():
         raise IndexLoadError(f"索引版本 {name} 不完整（缺少 manifest.json）")
     manifest = json.loads(manifest_path.read_text("utf-8"))

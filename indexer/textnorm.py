@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 from opencc import OpenCC
 
-_T2S = OpenCC("t2s")
+from indexer.bytecache import byte_lru
+
 # Runs of punctuation or symbols collapse to one; white space between CJK characters is dropped.
 _PUNCT_RUN = re.compile(r"([^\w\s])\1+")
 _SPACES = re.compile(r"\s+")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
 
-@lru_cache(maxsize=65536)
+@cache
+def _t2s() -> OpenCC:
+    """Built on first use (it reads its dictionaries), not when the module is imported."""
+    return OpenCC("t2s")
+
+
+@byte_lru(8 * 2**20)
 def normalize(text: str) -> str:
     """Canonical form of a question or passage for matching (not for display)."""
     text = unicodedata.normalize("NFKC", text)
-    text = _T2S.convert(text).lower()
+    text = _t2s().convert(text).lower()
     text = _PUNCT_RUN.sub(r"\1", text)
     text = _CJK_GAP.sub("", text)
     return _SPACES.sub(" ", text).strip(" \t\r\n.,!?;:、。，！？；：~·")

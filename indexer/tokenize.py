@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import jieba
 
+from indexer.bytecache import byte_lru
 from indexer.textnorm import normalize
 
 
@@ -44,7 +45,7 @@ def dictionary_fingerprint() -> str:
     ]
 
 
-@lru_cache(maxsize=16384)
+@byte_lru(8 * 2**20)
 def _cut(text: str) -> tuple[str, ...]:
     stop = stopwords()
     return tuple(
@@ -59,12 +60,7 @@ def tokenize(text: str) -> list[str]:
     return list(_cut(normalize(text)))
 
 
-def warm_up() -> None:
-    """Load the dictionary now rather than on the first question."""
-    _cut("政府采购")
-
-
-@lru_cache(maxsize=16384)
+@byte_lru(8 * 2**20)
 def _chars(text: str) -> tuple[str, ...]:
     s = "".join(ch for ch in text if ch.isalnum())
     return tuple(s) + tuple(s[i : i + 2] for i in range(len(s) - 1))

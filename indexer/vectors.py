@@ -9,8 +9,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-# One question at a time: FAISS's OpenMP threads cost ~10x under load on 2 cores.
-faiss.omp_set_num_threads(1)
+# A serving process limits FAISS to one thread: service/runtime.py (not done at import).
 
 
 class VectorStore:

@@ -6,12 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from indexer.encoders import DEFAULT_ENCODER
-
-if TYPE_CHECKING:
-    from service.answering import Answer, Answerer
 
 
 # Exit codes of ``policyqa index`` (listed in its --help).
@@ -62,49 +58,14 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return EXIT_KNOWLEDGE_ERRORS if report.failed else 0
 
 
-def _load(args: argparse.Namespace) -> Answerer:
-    from service.engine import load_answerer
-
-    return load_answerer(Path(args.index), encoder_model_dir=args.model_dir)
-
-
-def _settings_problem() -> str | None:
-    """What is wrong with the POLICYQA_* variables, checked before any worker starts (a worker
-    that fails on them would only print a traceback, again and again)."""
-    from pydantic import ValidationError
-
-    from service.config import Settings
-
-    try:
-        Settings()  # type: ignore[call-arg]  # index_dir comes from the environment
-    except ValidationError as exc:
-        wrong = []
-        for error in exc.errors():
-            name = "POLICYQA_" + "_".join(str(part) for part in error["loc"]).upper()
-            wrong.append(f"{name}={error.get('input')!r}（{_setting_error(error)}）")
-        return "环境变量取值无效：" + "；".join(wrong)
-    return None
-
-
-def _setting_error(error: Any) -> str:
-    kind, ctx = error["type"], error.get("ctx") or {}
-    if kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt"))
-        return f"应{'不小于' if kind == 'greater_than_equal' else '大于'} {bound}"
-    if kind == "int_parsing":
-        return "应为整数"
-    if kind == "float_parsing":
-        return "应为数字"
-    if kind == "missing":
-        return "未设置"
-    return str(error["msg"])
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
+    import shutil
     import tempfile
 
     import uvicorn
+
+    from service import config
 
     if not Path(args.index).is_dir():
         print(f"错误：索引目录不存在：{args.index}，请先运行 policyqa index", file=sys.stderr)
@@ -112,6 +73,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("错误：--workers 至少为 1", file=sys.stderr)
         return 2
+    # The worker processes read their settings from the environment (config.load()).
     os.environ["POLICYQA_INDEX_DIR"] = str(Path(args.index).resolve())
     if args.model_dir:
         os.environ["POLICYQA_ENCODER_MODEL_DIR"] = args.model_dir
@@ -119,23 +81,29 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "POLICYQA_ENCODE_SLOTS", str(max(1, (os.cpu_count() or 1) // args.workers))
     )
+    sessions_dir: Path | None = None
     if args.workers > 1 and "POLICYQA_SESSION_DB" not in os.environ:
-        # Worker processes share the conversation context through SQLite.
-        state = Path(tempfile.mkdtemp(prefix="policyqa-sessions-"))
-        os.environ["POLICYQA_SESSION_DB"] = str(state / "sessions.sqlite")
-    problem = _settings_problem()
-    if problem:
-        print(f"错误：{problem}", file=sys.stderr)
+        # Worker processes share the conversation context through SQLite: a temporary file
+        # that holds citizens' questions, removed when the server stops.
+        sessions_dir = Path(tempfile.mkdtemp(prefix="policyqa-sessions-"))
+        os.environ["POLICYQA_SESSION_DB"] = str(sessions_dir / "sessions.sqlite")
+    try:
+        config.load()  # checked once here: a worker that fails on it would only print a traceback
+        uvicorn.run(
+            "policyqa.server:create_server",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            access_log=args.access_log,
+        )
+    except config.ConfigError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "policyqa.server:create_server",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        access_log=args.access_log,
-    )
+    finally:
+        if sessions_dir is not None:
+            shutil.rmtree(sessions_dir, ignore_errors=True)
     return 0
 
 
@@ -145,35 +113,26 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from indexer.encoders import EncoderError
     from indexer.store import IndexLoadError
     from policyqa.render import render_answer
-    from service.schemas import MAX_QUESTION
+    from service import config
+    from service.engine import load_answerer
+    from service.questions import QuestionError, check_question
+    from service.schemas import AskResponse
 
     try:
-        answerer = _load(args)
-    except (IndexLoadError, EncoderError) as exc:
+        check_question(args.question)
+        settings = config.load(index_dir=args.index, encoder_model_dir=args.model_dir)
+        answerer = load_answerer(settings.index_dir, encoder_model_dir=settings.encoder_model_dir)
+    except (QuestionError, config.ConfigError, IndexLoadError, EncoderError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    question = args.question.strip()
-    if not question or len(question) > MAX_QUESTION:
-        print(f"错误：问题不能为空，且不超过 {MAX_QUESTION} 字", file=sys.stderr)
-        return 2
-    answer = answerer.ask(question)
+    answer = answerer.ask(args.question)
     if args.json:
-        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(AskResponse.from_answer(answer).model_dump(), ensure_ascii=False, indent=2)
+        )
     else:
         print(render_answer(answer))
     return 0
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    return {
-        "answer_id": answer.answer_id,
-        "type": answer.type.value,
-        "answer": answer.answer,
-        "confidence": round(answer.confidence, 4),
-        "sources": [vars(s) for s in answer.sources],
-        "related": answer.related,
-        "handoff": answer.handoff,
-    }
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

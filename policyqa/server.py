@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from service import config
 from service.app import create_app
 from service.config import Settings
+from service.runtime import configure_serving_process
 
 Mount = Callable[[FastAPI, Settings], None]
 
@@ -25,9 +27,11 @@ def channel_mounts() -> list[Mount]:
 
 
 def create_server(settings: Settings | None = None) -> FastAPI:
-    """The uvicorn factory (``policyqa serve``): settings from the POLICYQA_* variables."""
+    """The uvicorn factory (``policyqa serve``, ``uvicorn --factory``): settings from the
+    POLICYQA_* variables (config.ConfigError names a bad one); the process set up for serving."""
     if settings is None:
-        settings = Settings()  # type: ignore[call-arg]  # index_dir comes from the environment
+        settings = config.load()
+    configure_serving_process()
     app = create_app(settings)
     if not hasattr(app.state, "deliverers"):
         app.state.deliverers = {}

@@ -2,105 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from threadpoolctl import threadpool_limits
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from indexer.store import current_version
 from service.answering import Answerer
 from service.config import Settings
-from service.engine import load_answerer
-from service.errors import validation_error
-from service.schemas import AskRequest, AskResponse, ErrorResponse, SourceOut
-from service.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
-
-log = logging.getLogger("policyqa.service")
-
-
-class Engine:
-    """Holds the answerer once the index is loaded. Loading runs beside the server, so /healthz
-    answers at once and /readyz tells when questions can be answered; afterwards a new index
-    version (``policyqa index`` switched CURRENT) is loaded in the background and swapped in."""
-
-    def __init__(self) -> None:
-        self.answerer: Answerer | None = None
-        self.error: str | None = None
-        self._stop = threading.Event()
-
-    def load(self, settings: Settings) -> None:
-        # A serving process computes on one thread per question batch: its parallelism is the
-        # encode slots and the worker processes. BLAS threads per matrix product would only
-        # oversubscribe the cores (and threadpoolctl's limits are process-wide, not per thread).
-        threadpool_limits(1, user_api="blas")
-        sessions: SessionStore
-        try:
-            if settings.session_db is not None:
-                sessions = SqliteSessionStore(
-                    settings.session_db, ttl_seconds=settings.session_ttl_seconds
-                )
-            else:
-                sessions = MemorySessionStore(ttl_seconds=settings.session_ttl_seconds)
-        except Exception as exc:  # e.g. an unwritable session database: say so on /readyz
-            self.error = f"会话存储不可用：{exc}"
-            log.exception("session store could not be opened")
-            return
-        tried = current_version(settings.index_dir)
-        self._load(settings, sessions)
-        while not self._stop.wait(settings.reload_seconds):
-            # Each new version is tried once: a broken one is logged once, not every poll.
-            version = current_version(settings.index_dir)
-            if version is not None and version != tried:
-                tried = version
-                self._load(settings, sessions)
-
-    def _load(self, settings: Settings, sessions: SessionStore) -> None:
-        try:
-            answerer = load_answerer(
-                settings.index_dir,
-                sessions=sessions,
-                encoder_model_dir=settings.encoder_model_dir,
-                encode_slots=settings.effective_encode_slots(),
-                encoder_threads=1,
-            )
-        except Exception as exc:  # reported by /readyz and the log; the last good index serves on
-            self.error = str(exc)
-            log.exception("index could not be loaded")
-            return
-        self.answerer, self.error = answerer, None
-        log.info("index version %s loaded", answerer.index.version)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-class ServedBy:
-    """Names the worker process that answered (``X-Policyqa-Worker``): with ``--workers N`` an
-    operator can tell which process a slow or failing answer came from. Plain ASGI, so it costs
-    nothing measurable, unlike a BaseHTTPMiddleware."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.header = (b"x-policyqa-worker", str(os.getpid()).encode())
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), self.header]
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
+from service.errors import http_error, validation_error
+from service.lifecycle import Engine
+from service.middleware import BodyLimit, ErrorLog, ServedBy
+from service.schemas import AskRequest, AskResponse, ErrorResponse
 
 
 async def get_engine(request: Request) -> Engine:
@@ -110,6 +25,8 @@ async def get_engine(request: Request) -> Engine:
 
 async def get_answerer(engine: Annotated[Engine, Depends(get_engine)]) -> Answerer:
     if engine.answerer is None:
+        if engine.error:  # loading failed (it is retried): say why, not "starting" forever
+            raise HTTPException(status_code=503, detail=f"暂时无法回答：{engine.error}")
         raise HTTPException(status_code=503, detail="服务正在启动，索引尚未加载完成，请稍后再试")
     return engine.answerer
 
@@ -117,59 +34,66 @@ async def get_answerer(engine: Annotated[Engine, Depends(get_engine)]) -> Answer
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorResponse, "description": "索引未加载"}
+}
+
 
 def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastAPI:
-    engine = Engine()
-    engine.answerer = answerer
+    engine = Engine(settings, answerer=answerer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if engine.answerer is None:
-            threading.Thread(
-                target=engine.load, args=(settings,), daemon=True, name="index-loader"
-            ).start()
-        yield
+        engine.start()
+        try:
+            yield
+        finally:
+            engine.stop()
 
     app = FastAPI(title="policyqa 政策咨询综合服务窗口", version="0.1.0", lifespan=lifespan)
     app.state.engine = engine
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_middleware(ErrorLog)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServedBy)
 
     @app.get("/healthz", summary="进程存活")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="索引已加载、可以回答", responses={503: {"model": ErrorResponse}})
+    @app.get("/readyz", summary="索引已加载、可以回答", responses=_ERRORS)
     def readyz(engine: EngineDep) -> dict[str, object]:
         if engine.answerer is None:
             detail = f"索引加载失败：{engine.error}" if engine.error else "索引加载中"
             raise HTTPException(status_code=503, detail=detail)
         index = engine.answerer.index
+        problems = engine.problems()
+        sessions = engine.sessions
         return {
-            "status": "ready",
+            "status": "degraded" if problems else "ready",
             "index_version": index.version,
             "documents": len(index.documents),
             "chunks": len(index.chunks),
             "faqs": len(index.faqs),
+            "reloading": engine.reloading,
+            "sessions": "不可用" if sessions is not None and sessions.problem else "正常",
+            "problems": problems,
         }
 
     @app.post(
         "/api/v1/ask",
         response_model=AskResponse,
         summary="提问",
-        responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+        responses={
+            413: {"model": ErrorResponse, "description": "请求内容过大"},
+            422: {"model": ErrorResponse, "description": "问题无效（说明原因）"},
+            **_ERRORS,
+        },
     )
     def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
         result = answerer.ask(body.question, session_id=body.session_id, channel=body.channel)
-        return AskResponse(
-            answer_id=result.answer_id,
-            type=result.type.value,
-            answer=result.answer,
-            confidence=round(result.confidence, 4),
-            sources=[SourceOut(**vars(s)) for s in result.sources],
-            related=result.related,
-            handoff=result.handoff,
-        )
+        return AskResponse.from_answer(result)
 
     return app

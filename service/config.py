@@ -1,16 +1,28 @@
-"""Service settings: command-line options first, then ``POLICYQA_*`` environment variables."""
+"""Service settings: command-line options first, then ``POLICYQA_*`` environment variables.
+
+Every entry point (``policyqa serve`` before its workers start, the uvicorn factory
+``policyqa.server:create_server`` in each worker, ``policyqa ask``) gets its settings from
+``load()``, which refuses a bad value with a Chinese ``ConfigError`` naming the variable.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "POLICYQA_"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable, in Chinese."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POLICYQA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     index_dir: Path = Field(description="index folder written by `policyqa index`")
     # Needed only for an index built with a sentence-transformers model: its local folder.
@@ -23,6 +35,38 @@ class Settings(BaseSettings):
     # Question encodes that may run at once in one process; unset: one per CPU core.
     # `policyqa serve --workers N` sets it to the cores per worker.
     encode_slots: int | None = Field(default=None, ge=1)
+    # Request bodies larger than this are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     def effective_encode_slots(self) -> int:
         return self.encode_slots or os.cpu_count() or 1
+
+
+def load(**given: Any) -> Settings:
+    """Settings from ``given`` (command-line options) and the environment; raises ConfigError."""
+    try:
+        return Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        wrong = []
+        for error in exc.errors():
+            field = "_".join(str(part) for part in error["loc"])
+            name = f"{ENV_PREFIX}{field.upper()}"
+            if field in given and given[field] is not None:
+                name = f"设置 {field}"
+            value = f"={error.get('input')!r}" if error["type"] != "missing" else ""
+            wrong.append(f"{name}{value}（{_problem(error)}）")
+        raise ConfigError("环境变量取值无效：" + "；".join(wrong)) from None
+
+
+def _problem(error: Any) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        return f"应{'不小于' if kind == 'greater_than_equal' else '大于'} {bound}"
+    if kind == "int_parsing":
+        return "应为整数"
+    if kind == "float_parsing":
+        return "应为数字"
+    if kind == "missing":
+        return "未设置"
+    return str(error["msg"])

@@ -19,9 +19,11 @@ def load_answerer(
     sessions: SessionStore | None = None,
     encode_slots: int = 1,
     encoder_threads: int | None = None,
+    version: str | None = None,
 ) -> Answerer:
-    """Raises indexer.store.IndexLoadError or indexer.encoders.EncoderError with a Chinese message."""
-    index = load_index(index_dir)
+    """The version CURRENT names, or ``version``. Raises indexer.store.IndexLoadError or
+    indexer.encoders.EncoderError with a Chinese message."""
+    index = load_index(index_dir, version=version)
     encoder = make_encoder(
         spec_of(index.encoder_identity, encoder_model_dir), threads=encoder_threads
     )

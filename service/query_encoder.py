@@ -6,10 +6,15 @@ core), and it is much cheaper per question in a batch (~1.1 ms each for 8). Ques
 while an encode is running are queued; whichever caller gets the encoder next encodes everything
 queued in one batch ("group commit"). A lone question never waits for company, so latency at
 low load is unchanged while throughput under load rises.
+
+One citizen's question never fails another's: when a batch fails, its questions are encoded one
+by one, and only the question that fails alone gets the error. The cache of vectors is bounded in
+bytes (vector plus question text), so distinct long questions cannot grow a worker's memory.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -42,22 +47,39 @@ class EncodeStats:
     batch_sizes: dict[int, int] = field(default_factory=dict)
 
 
+def _cost(text: str, vector: np.ndarray) -> int:
+    """Bytes one cache entry keeps alive: the key, the vector and the dictionary slot."""
+    return sys.getsizeof(text) + sys.getsizeof(vector) + 64
+
+
 class QueryEncoder:
     """Embeds questions for the answerer; thread-safe. ``slots`` encodes may run at once (one per
-    core the process may use); ``max_batch`` bounds one encode."""
+    core the process may use); ``max_batch`` bounds one encode; ``max_bytes`` bounds the cache."""
 
     def __init__(
-        self, encoder: Encoder, *, size: int = 4096, slots: int = 1, max_batch: int = 32
+        self,
+        encoder: Encoder,
+        *,
+        max_bytes: int = 8 * 2**20,
+        slots: int = 1,
+        max_batch: int = 32,
     ) -> None:
-        if slots < 1 or max_batch < 1 or size < 0:
-            raise ValueError("slots and max_batch must be at least 1, size at least 0")
+        if slots < 1 or max_batch < 1 or max_bytes < 0:
+            raise ValueError("slots and max_batch must be at least 1, max_bytes at least 0")
         self.encoder = encoder
-        self.size, self.max_batch = size, max_batch
+        self.max_bytes, self.max_batch = max_bytes, max_batch
         self.stats = EncodeStats()
         self._mutex = threading.Lock()  # guards the cache, the queue and the stats
         self._slots = threading.Semaphore(slots)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+        self._cache_bytes = 0
         self._queue: list[_Pending] = []
+
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes the cache holds now (at most ``max_bytes``)."""
+        with self._mutex:
+            return self._cache_bytes
 
     @property
     def pending(self) -> int:
@@ -72,7 +94,7 @@ class QueryEncoder:
             if cached is not None:
                 self._cache.move_to_end(text)
                 self.stats.cache_hits += 1
-                return cached
+                return cached[0]
             item = _Pending(text)
             self._queue.append(item)
         while not item.done:
@@ -91,27 +113,51 @@ class QueryEncoder:
 
     def _encode(self, batch: Sequence[_Pending]) -> None:
         texts = list(dict.fromkeys(item.text for item in batch))  # the same question asked twice
+        by_text: dict[str, np.ndarray] = {}
+        errors: dict[str, BaseException] = {}
         try:
-            vectors = self.encoder.encode(texts)
-        except Exception as exc:  # every caller of the batch gets the error, none waits forever
-            for item in batch:
-                item.error = exc
-                item.finished.set()
-            return
-        by_text = {}
-        for text, vector in zip(texts, vectors, strict=True):
-            vector = np.array(vector, dtype=np.float32)
-            vector.setflags(write=False)
-            by_text[text] = vector
+            by_text = dict(zip(texts, self._vectors(texts), strict=True))
+        except Exception as exc:
+            if len(texts) == 1:
+                errors[texts[0]] = exc
+            else:  # one bad question must not fail the others: each is encoded alone
+                for text in texts:
+                    try:
+                        by_text[text] = self._vectors([text])[0]
+                    except Exception as alone:
+                        errors[text] = alone
         with self._mutex:
             self.stats.batches += 1
             sizes = self.stats.batch_sizes
             sizes[len(texts)] = sizes.get(len(texts), 0) + 1
             for text, vector in by_text.items():
-                self._cache[text] = vector
-                self._cache.move_to_end(text)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+                self._remember(text, vector)
         for item in batch:  # set last: a caller that sees ``done`` finds its vector cached too
-            item.vector = by_text[item.text]
+            item.vector = by_text.get(item.text)
+            item.error = errors.get(item.text)
             item.finished.set()
+
+    def _vectors(self, texts: list[str]) -> list[np.ndarray]:
+        rows = self.encoder.encode(texts)
+        if len(rows) != len(texts):
+            raise RuntimeError(f"encoder returned {len(rows)} vectors for {len(texts)} texts")
+        vectors = []
+        for row in rows:
+            vector = np.array(row, dtype=np.float32)
+            vector.setflags(write=False)
+            vectors.append(vector)
+        return vectors
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        """Caller holds the mutex. An entry larger than the whole budget is not kept."""
+        cost = _cost(text, vector)
+        if cost > self.max_bytes:
+            return
+        old = self._cache.pop(text, None)
+        if old is not None:
+            self._cache_bytes -= old[1]
+        self._cache[text] = (vector, cost)
+        self._cache_bytes += cost
+        while self._cache_bytes > self.max_bytes:
+            _, (_, freed) = self._cache.popitem(last=False)
+            self._cache_bytes -= freed

@@ -1,30 +1,53 @@
-"""HTTP request and response bodies of /api/v1."""
+"""HTTP request and response bodies of /api/v1 (and the CLI's ``ask --json``)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field, StrictStr, field_validator
+from pydantic import BaseModel, Field, StrictStr, ValidationInfo, field_validator
 
-MAX_QUESTION = 500
+from service.questions import (
+    MAX_CHANNEL,
+    MAX_QUESTION,
+    MAX_SESSION_ID,
+    QUESTION_PATTERN,
+    check_question,
+    check_text,
+)
+
+if TYPE_CHECKING:
+    from service.answering import Answer
+
+_NAMES = {"session_id": "会话编号", "channel": "渠道"}
 
 
 class AskRequest(BaseModel):
     question: StrictStr = Field(
-        description="市民的问题，1–500 字", examples=["供应商如何对中标结果提出质疑？"]
+        # Enforced by check_question (its order and messages), described here for clients.
+        json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION, "pattern": QUESTION_PATTERN},
+        description=(
+            f"市民的问题，1–{MAX_QUESTION} 字，须含文字或数字；"
+            f"全角/繁体等规范化后仍不得超过 {MAX_QUESTION} 字"
+        ),
+        examples=["供应商如何对中标结果提出质疑？"],
     )
     session_id: StrictStr | None = Field(
-        default=None, max_length=128, description="同一会话的编号，用于理解追问"
+        default=None, max_length=MAX_SESSION_ID, description="同一会话的编号，用于理解追问"
     )
-    channel: StrictStr | None = Field(default=None, max_length=32, description="web、wechat 等")
+    channel: StrictStr | None = Field(
+        default=None, max_length=MAX_CHANNEL, description="web、wechat 等"
+    )
 
     @field_validator("question")
     @classmethod
     def _question(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("问题不能为空，请输入您要咨询的问题")
-        if len(value) > MAX_QUESTION:
-            raise ValueError(f"问题过长（{len(value)} 字），请控制在 {MAX_QUESTION} 字以内")
+        return check_question(value)
+
+    @field_validator("session_id", "channel")
+    @classmethod
+    def _valid_text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            check_text(value, name=_NAMES[info.field_name or ""])
         return value
 
 
@@ -47,6 +70,19 @@ class AskResponse(BaseModel):
     sources: list[SourceOut]
     related: list[str]
     handoff: bool
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> AskResponse:
+        """The one mapping from the answering core's Answer to what clients receive."""
+        return cls(
+            answer_id=answer.answer_id,
+            type=answer.type.value,
+            answer=answer.answer,
+            confidence=round(answer.confidence, 4),
+            sources=[SourceOut(**vars(s)) for s in answer.sources],
+            related=answer.related,
+            handoff=answer.handoff,
+        )
 
 
 class ErrorItem(BaseModel):

@@ -24,7 +24,6 @@ _FOLLOW_UP = re.compile(
     r"|这个|那个|这种|那种|上述|上面|刚才|它|其中"
     r"|^(需要|要|得|该|应该|怎么|如何|多久|多长时间|几天|什么时候|何时|哪里|去哪|在哪|有哪些|有什么|是否|能不能|可以吗)"
 )
-MAX_SESSION_ID = 128
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,14 @@ def looks_like_follow_up(text: str) -> bool:
 
 
 class SessionStore(Protocol):
+    """May raise on storage failure: service/session_guard.py turns that into answering without
+    context. ``close`` releases files and connections at shutdown."""
+
     def last(self, session_id: str | None) -> Turn | None: ...
 
     def remember(self, session_id: str | None, turn: Turn) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class MemorySessionStore:
@@ -71,6 +75,10 @@ class MemorySessionStore:
             while len(self._turns) > self.max_sessions:
                 self._turns.popitem(last=False)
 
+    def close(self) -> None:
+        with self._lock:
+            self._turns.clear()
+
 
 class SqliteSessionStore:
     """Sessions in one SQLite file (WAL), shared by the worker processes of one server."""
@@ -85,6 +93,8 @@ class SqliteSessionStore:
     ) -> None:
         self.path, self.ttl, self.max_sessions = path, ttl_seconds, max_sessions
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         self._writes = 0
         with self._db() as db:
             db.execute(self._SCHEMA)
@@ -93,11 +103,23 @@ class SqliteSessionStore:
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            db = sqlite3.connect(
+                self.path, timeout=5, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
         return db
+
+    def close(self) -> None:
+        """Close every thread's connection (SQLite connections may be closed from any thread
+        only when made with check_same_thread=False, as here)."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for db in connections:
+            db.close()
 
     def last(self, session_id: str | None) -> Turn | None:
         if not session_id:

@@ -58,6 +58,7 @@ def test_health_ready_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["documents"] > 60 and ready["faqs"] >= 40
+    assert ready["problems"] == [] and ready["sessions"] == "正常" and ready["reloading"]
     assert "/api/v1/ask" in client.get("/openapi.json").json()["paths"]
     assert client.get("/docs").status_code == 200
 
@@ -252,13 +253,22 @@ def test_not_ready_answers_503_in_chinese(tmp_path: Path) -> None:
         assert c.get("/healthz").status_code == 200
         response = c.post("/api/v1/ask", json={"question": "个税"})
         assert response.status_code == 503 and "索引" in response.json()["detail"]
+        assert "正在启动" not in response.json()["detail"]  # it says why instead
 
 
-def test_unusable_session_database_is_reported(sample_index: Path, tmp_path: Path) -> None:
+def test_unusable_session_database_is_reported_and_questions_are_answered(
+    sample_index: Path, tmp_path: Path
+) -> None:
     settings = Settings(index_dir=sample_index, session_db=tmp_path / "missing" / "s.sqlite")
     with TestClient(create_app(settings)) as c:
-        deadline = time.monotonic() + 30
-        while "会话存储不可用" not in c.get("/readyz").text:
+        deadline = time.monotonic() + 120
+        while c.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, c.get("/readyz").text
             time.sleep(0.1)
-        assert c.get("/readyz").status_code == 503
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "degraded" and ready["sessions"] == "不可用"
+        assert "会话存储无法打开" in ready["problems"][0]
+        # Answered without context rather than refused.
+        body = ask(c, "供应商对中标结果有异议，怎么提出质疑？", session_id="s1")
+        assert body["type"] == "faq"
+        assert ask(c, "那需要什么材料？", session_id="s1")["type"] in ("faq", "passage", "none")

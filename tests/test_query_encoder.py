@@ -132,17 +132,26 @@ def test_batches_are_bounded() -> None:
     assert [len(call) for call in gated.calls] == [1, 4, 4, 3]
 
 
-def test_an_encoder_error_reaches_every_question_of_its_batch_and_no_other() -> None:
+def test_a_failing_question_fails_alone_and_the_rest_of_its_batch_is_answered() -> None:
     gated = GatedEncoder(use(), fail_on=QUESTIONS[5])
     encoder = QueryEncoder(gated)
     results = _ask_all(encoder, gated, QUESTIONS[1:])
     assert isinstance(results[0], np.ndarray)  # the first batch held only the first question
-    assert all(isinstance(r, RuntimeError) and "编码失败" in str(r) for r in results[1:])
+    failed = results[5]
+    assert isinstance(failed, RuntimeError) and "编码失败" in str(failed)
+    alone = use().encode(QUESTIONS)
+    for i, result in enumerate(results):
+        if i != 5:
+            assert isinstance(result, np.ndarray), (QUESTIONS[i], result)
+            np.testing.assert_allclose(result, alone[i], atol=1e-5)
+    # The batch failed, then each of its questions was encoded alone.
+    assert gated.calls[1] == QUESTIONS[1:]
+    assert sorted(map(tuple, gated.calls[2:])) == sorted((q,) for q in QUESTIONS[1:])
     assert encoder.pending == 0
-    # Nothing failed is remembered: asked again, the questions are encoded anew.
+    # Nothing failed is remembered: asked again, the question is encoded anew.
     gated.fail_on = None
-    again = encoder(QUESTIONS[1])
-    np.testing.assert_allclose(again, use().encode([QUESTIONS[1]])[0], atol=1e-5)
+    again = encoder(QUESTIONS[5])
+    np.testing.assert_allclose(again, alone[5], atol=1e-5)
 
 
 def test_two_slots_encode_two_batches_at_once_and_nobody_waits_forever() -> None:
@@ -161,7 +170,10 @@ def test_two_slots_encode_two_batches_at_once_and_nobody_waits_forever() -> None
 def test_the_cache_forgets_the_least_recently_asked() -> None:
     gated = GatedEncoder(use())
     gated.gate.set()
-    encoder = QueryEncoder(gated, size=2)
+    one = QueryEncoder(use())
+    one(QUESTIONS[0])
+    # Room for two entries of these (equally long) questions, not three.
+    encoder = QueryEncoder(gated, max_bytes=2 * one.cache_bytes + one.cache_bytes // 2)
     a, b, c = QUESTIONS[:3]
     encoder(a)
     encoder(b)
@@ -172,7 +184,20 @@ def test_the_cache_forgets_the_least_recently_asked() -> None:
     assert gated.calls == [[a], [b], [c], [b]]
 
 
-@pytest.mark.parametrize("kwargs", [{"slots": 0}, {"max_batch": 0}, {"size": -1}])
+def test_the_cache_is_bounded_in_bytes_for_long_questions() -> None:
+    gated = GatedEncoder(use())
+    gated.gate.set()
+    encoder = QueryEncoder(gated, max_bytes=64 * 1024)
+    for i in range(60):
+        encoder(f"{i}：" + "关于政府采购质疑与投诉的程序、期限和材料要求的详细说明" * 15)
+        assert encoder.cache_bytes <= 64 * 1024
+    assert encoder.cache_bytes > 32 * 1024  # it does cache, up to its budget
+    huge = QueryEncoder(gated, max_bytes=1024)
+    huge(QUESTIONS[0])
+    assert huge.cache_bytes == 0  # an entry larger than the budget is not kept
+
+
+@pytest.mark.parametrize("kwargs", [{"slots": 0}, {"max_batch": 0}, {"max_bytes": -1}])
 def test_bad_settings_are_refused(kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="at least"):
         QueryEncoder(use(), **kwargs)

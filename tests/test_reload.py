@@ -59,8 +59,14 @@ def test_new_index_version_is_served_without_restart(tmp_path: Path) -> None:
         after = client.post("/api/v1/ask", json={"question": "谁能买国库券"}).json()
         assert after["type"] == "faq" and after["sources"][0]["section"].endswith("第二条")
 
-        # A corrupt version never replaces the one serving: the service keeps answering.
+        # A corrupt version never replaces the one serving: the service keeps answering and
+        # /readyz says what is wrong.
         (index / "CURRENT").write_text("no-such-version\n")
-        time.sleep(1)
-        assert client.get("/readyz").json()["index_version"] == second["index_version"]
+        third = _wait_for(client, lambda r: r.json()["status"] == "degraded")
+        assert third["index_version"] == second["index_version"]
+        assert "no-such-version" in third["problems"][0]
         assert client.post("/api/v1/ask", json={"question": "谁能买国库券"}).json()["type"] == "faq"
+        # The reload thread is still alive after all this (it fails the test if it died).
+        (index / "CURRENT").write_text(second["index_version"] + "\n")
+        fourth = _wait_for(client, lambda r: r.json()["status"] == "ready")
+        assert fourth["reloading"] is True and fourth["problems"] == []

@@ -1,0 +1,194 @@
+"""A served instance (``policyqa serve --workers 2``) under a mix of normal, poisoned and oversized
+requests: normal questions get exactly the answers they get alone, bad ones a 4xx, big bodies are
+refused before they are read, and the temporary session file is removed at shutdown."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.test_service_cli import _free_port
+
+NORMAL = [
+    "没中标，想对中标结果提质疑，要在几天内提？",
+    "会计账簿要保存多少年",
+    "个人所得税专项附加扣除有哪些",
+    "国库券的发行对象有哪些？",
+    "今天天气怎么样",
+    "预算调整需要谁批准",
+]
+JSON = {"content-type": "application/json"}
+
+
+@dataclass
+class Served:
+    base: str
+    port: int
+    process: subprocess.Popen[str]
+    tmp: Path
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def served(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("served")
+    port = _free_port()
+    exe = Path(sys.executable).with_name("policyqa")
+    env = {**os.environ, "TMPDIR": str(tmp)}  # where serve puts its temporary session file
+    env.pop("POLICYQA_SESSION_DB", None)
+    log = tmp / "serve.log"
+    cmd = [str(exe), "serve", "--index", str(sample_index), "--port", str(port)]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*cmd, "--workers", "2"], stdout=out, stderr=subprocess.STDOUT, text=True, env=env
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ready: set[str] = set()
+        deadline = time.monotonic() + 240
+        while len(ready) < 2:  # each worker loads the index on its own
+            assert process.poll() is None, log.read_text()
+            try:
+                r = httpx.get(f"{base}/readyz", timeout=5)
+                if r.status_code == 200:
+                    ready.add(r.headers["X-Policyqa-Worker"])
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "both workers did not become ready"
+            time.sleep(0.1)
+        yield Served(base, port, process, tmp, log)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _summary(response: httpx.Response) -> tuple[int, str, list[tuple[str, str]]]:
+    if response.status_code != 200:
+        return response.status_code, response.text, []
+    body = response.json()
+    return 200, body["type"], [(s["doc_id"], s["section"]) for s in body["sources"]]
+
+
+def _poisoned(client: httpx.Client, kind: int) -> httpx.Response:
+    ask = "/api/v1/ask"
+    if kind == 0:
+        return client.post(ask, content=b'{"question": "\\ud800\\u4e2a\\u7a0e"}', headers=JSON)
+    if kind == 1:
+        return client.post(ask, content=b'{"question": "\xe4\xb8', headers=JSON)
+    if kind == 2:
+        return client.post(ask, json={"question": "\ufdfa" * 485})
+    if kind == 3:
+        return client.post(ask, json={"question": "个税", "pad": "x" * (1024 * 1024)})
+    return client.post(ask, json={"question": "\u200b\ufeff😀"})
+
+
+def test_poisoned_and_oversized_requests_never_harm_normal_questions(served: Served) -> None:
+    with httpx.Client(base_url=served.base, timeout=60) as client:
+        alone = {q: _summary(client.post("/api/v1/ask", json={"question": q})) for q in NORMAL}
+        assert all(code == 200 for code, _, _ in alone.values()), alone
+        assert {kind for _, kind, _ in alone.values()} >= {"faq", "passage", "none"}
+
+        def one(n: int) -> tuple[str, Any]:
+            if n % 3 == 2:  # one request in three is poisoned or oversized
+                return "bad", _poisoned(client, (n // 3) % 5).status_code
+            question = NORMAL[n % len(NORMAL)]
+            body: dict[str, str] = {"question": question}
+            if n % 2:
+                body["session_id"] = f"mix-{n}"
+            return question, _summary(client.post("/api/v1/ask", json=body))
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            results = list(pool.map(one, range(150)))
+    bad = [status for kind, status in results if kind == "bad"]
+    assert len(bad) == 50 and set(bad) <= {413, 422}, bad
+    assert 413 in bad and 422 in bad
+    normal = [(q, got) for q, got in results if q != "bad"]
+    assert len(normal) == 100
+    for question, got in normal:
+        assert got == alone[question], (question, got)
+
+
+def _read_response(sock: socket.socket, seconds: float = 15) -> bytes:
+    sock.settimeout(seconds)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head.split(b"\r\n")[0] + b"\n" + rest
+
+
+def test_a_declared_100mb_body_is_refused_before_it_is_read(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port)) as sock:
+        sock.sendall(
+            b"POST /api/v1/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n"
+        )  # and not one byte of the body
+        reply = _read_response(sock)
+    status, _, body = reply.partition(b"\n")
+    assert b" 413 " in status
+    assert "请求内容过大（上限 64 KB）" in json.loads(body)["detail"]
+
+
+def test_a_chunked_body_is_refused_once_it_passes_the_limit(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port)) as sock:
+        sock.sendall(
+            b"POST /api/v1/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"x" * 8192
+        sent = 0
+        sock.setblocking(False)
+        reply = b""
+        while sent < 50 * 1024 * 1024:
+            with contextlib.suppress(BlockingIOError):
+                reply = sock.recv(65536)
+            if reply:
+                break
+            try:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                time.sleep(0.01)
+        sock.setblocking(True)
+        if b"\r\n\r\n" not in reply:
+            reply += sock.recv(65536)
+    assert b" 413 " in reply.split(b"\r\n")[0], reply[:200]
+    assert "请求内容过大".encode() in reply
+    assert sent < 2 * 1024 * 1024  # refused long before the 50 MB the client offered
+
+
+def test_shutdown_removes_the_temporary_session_file(served: Served) -> None:
+    with httpx.Client(base_url=served.base, timeout=30) as client:
+        client.post("/api/v1/ask", json={"question": "国库券的发行对象有哪些？", "session_id": "s"})
+    (folder,) = served.tmp.glob("policyqa-sessions-*")
+    assert (folder / "sessions.sqlite").is_file()
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=60) == 0
+    assert not list(served.tmp.glob("policyqa-sessions-*")), "citizens' questions left on disk"
+    log = served.log.read_text()
+    assert "Traceback" not in log, log[-3000:]

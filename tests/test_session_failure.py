@@ -1,0 +1,96 @@
+"""The session store on a full disk (a real, small tmpfs filled to the last byte): questions with
+a ``session_id`` are answered without context instead of failing, ``/readyz`` reports the store's
+health, and it recovers by itself once there is room again."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
+
+ASK = "/api/v1/ask"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def _ask(client: TestClient, question: str, session_id: str) -> dict[str, Any]:
+    response = client.post(ASK, json={"question": question, "session_id": session_id})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_full_disk_loses_context_not_answers(
+    sample_index: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = small_disk / "sessions.sqlite"
+    with TestClient(create_app(Settings(index_dir=sample_index, session_db=db))) as client:
+        deadline = time.monotonic() + 120
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/readyz").text
+            time.sleep(0.2)
+        question, follow_up = "供应商对中标结果有异议，怎么提出质疑？", "那需要什么材料？"
+        alone = client.post(ASK, json={"question": follow_up}).json()
+        _ask(client, question, "before")
+        in_context = _ask(client, follow_up, "before")
+        assert in_context["sources"] != alone["sources"]  # the store works: context is used
+
+        filler = _fill(small_disk)
+        caplog.clear()
+        for n in range(20):  # each new session needs new pages: the disk has none
+            _ask(client, question, f"full-{n}-" + "会话" * 60)
+            body = _ask(client, follow_up, f"full-{n}-" + "会话" * 60)
+            assert body["type"] in ("faq", "passage", "none")
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        report = ready.json()
+        assert report["status"] == "degraded" and report["sessions"] == "不可用"
+        (problem,) = report["problems"]
+        assert "会话存储写入失败" in problem and "full" in problem
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1, errors  # logged once, not per question
+        assert all(r.exc_info is None for r in caplog.records)
+
+        filler.unlink()  # room again: the store recovers without a restart
+        _ask(client, question, "after")
+        assert _ask(client, follow_up, "after")["sources"] == in_context["sources"]
+        assert client.get("/readyz").json()["status"] == "ready"
