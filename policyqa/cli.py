@@ -9,7 +9,6 @@ from pathlib import Path
 
 from indexer.encoders import DEFAULT_ENCODER
 
-
 # Exit codes of ``policyqa index`` (listed in its --help).
 EXIT_KNOWLEDGE_ERRORS = 1
 EXIT_USAGE = 2
