@@ -203,7 +203,7 @@ def _version_key(name: str) -> tuple[int, str]:
     return (int(m[1]), name) if m else (-1, name)
 
 
-def _version_names(out_dir: Path) -> list[str]:
+def version_names(out_dir: Path) -> list[str]:
     """Complete versions in build order, oldest first."""
     versions = out_dir / VERSIONS
     if not versions.is_dir():
@@ -313,7 +313,7 @@ def prune_versions(
     order (never by the time in their names or on the files). The current version and
     ``also_keep`` (the one served before it, the last known good) are always kept."""
     current = current_version(out_dir)
-    stale = set(_version_names(out_dir)[:-keep]) - {current, also_keep}
+    stale = set(version_names(out_dir)[:-keep]) - {current, also_keep}
     for name in stale:
         shutil.rmtree(out_dir / VERSIONS / name, ignore_errors=True)
     remove_partial_versions(out_dir)

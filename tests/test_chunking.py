@@ -78,6 +78,31 @@ def _articles(text: str) -> dict[str, Article]:
     return articles
 
 
+def _tables(text: str) -> dict[str, tuple[str, list[str]]]:
+    """Markdown pipe tables of a text: title (the line before) → (header, data rows), the cells
+    of a line joined by " | "."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    tables: dict[str, tuple[str, list[str]]] = {}
+    rows: list[str] | None = None
+    for i, line in enumerate(lines):
+        if not line.startswith("|"):
+            rows = None
+            continue
+        cells = " | ".join(c.strip() for c in line.strip("|").split("|"))
+        if rows is None:
+            rows = []
+            tables[lines[i - 1]] = (cells, rows)
+        elif not set(cells) <= set("-: |"):
+            rows.append(cells)
+    return tables
+
+
+def _text_chunks(rel: str) -> list[Chunk]:
+    """The chunks of a document that are not chunks of its tables (rows or notes)."""
+    titles = set(_tables(_doc(rel).text))
+    return [c for c in _chunks(rel) if c.section.split(SEP)[0] not in titles]
+
+
 LAW_FILES = sorted(p.relative_to(KNOWLEDGE).as_posix() for p in LAWS.glob("*.md"))
 # One "regulation" is a State Council notice: no articles, 一、/（一） headings instead.
 NOTICE_STYLE = "policies/laws/国务院关于外商投资企业和外国企业适用增值税、消费税、营业税等税收暂行条例有关问题的通知-1994.md"
@@ -105,7 +130,7 @@ def test_the_notice_style_regulation_is_chunked_as_a_notice() -> None:
 def test_law_chunks_follow_articles(rel: str) -> None:
     articles = _articles(_doc(rel).text)
     assert len(articles) >= 2
-    chunks = _chunks(rel)
+    chunks = _text_chunks(rel)
     for chunk in chunks:
         article = chunk.section.split(SEP)[-1]
         assert article in articles, f"{chunk.section!r} is not an article of the law"
@@ -349,7 +374,10 @@ def _lines(text: str) -> list[str]:
     return [
         line
         for line in lines
-        if line and not line.startswith("<!--") and not (law and line.startswith("#"))
+        if line
+        and not line.startswith("<!--")
+        and not (law and line.startswith("#"))
+        and not line.startswith("|")  # table rows: see test_table_rows_are_chunks_with_header
     ]
 
 
@@ -383,6 +411,8 @@ def test_chunks_are_whole_sentences_and_lose_nothing(rel: str) -> None:
     source, bounds = _source_and_boundaries(doc.text)
     ordered = sorted(bounds)
     for chunk in chunks:
+        if chunk.section in _tables(doc.text):
+            continue  # a table row with its header: see test_table_rows_are_chunks_with_header
         text = _squash(chunk.text)
         starts = [m.start() for m in re.finditer(re.escape(text), source)]
         assert starts, f"{chunk.section}: text not found in the source: {chunk.text[:60]}"
@@ -403,6 +433,29 @@ def test_chunks_are_whole_sentences_and_lose_nothing(rel: str) -> None:
         for sentence in split_sentences(_QA_PREFIX.sub("", line)):
             piece = _squash(sentence)[:MAX_EXCERPT]
             assert piece in chunk_text or piece in labels, f"lost: {sentence[:60]}"
+
+
+@pytest.mark.parametrize("rel", DOCUMENTS, ids=lambda r: Path(r).stem)
+def test_table_rows_are_chunks_with_header(rel: str) -> None:
+    tables = _tables(_doc(rel).text)
+    chunks = _chunks(rel)
+    for title, (header, rows) in tables.items():
+        texts = [c.text for c in chunks if c.section == title]
+        assert texts == [f"{header}\n{row}" for row in rows], title
+
+
+def test_income_tax_law_rate_tables() -> None:
+    rel = "policies/laws/个人所得税法-2018.md"
+    tables = _tables(_doc(rel).text)
+    assert {title: len(rows) for title, (_, rows) in tables.items()} == {
+        "个人所得税税率表一（综合所得适用）": 7,
+        "个人所得税税率表二（经营所得适用）": 5,
+    }
+    by_section = {c.section: c.text for c in _chunks(rel)}
+    assert by_section["第二十二条"] == "第二十二条 本法自公布之日起施行。"
+    assert by_section["个人所得税税率表二（经营所得适用） › 注"].startswith(
+        "（注：本表所称全年应纳税所得额"
+    )
 
 
 # ---------------------------------------------------------------- packing sentences
