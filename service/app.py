@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.answering import Answerer
+from service.api_docs import mount_docs
 from service.config import Settings
 from service.errors import http_error, validation_error
 from service.lifecycle import Engine
@@ -50,7 +51,14 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
         finally:
             engine.stop()
 
-    app = FastAPI(title="policyqa 政策咨询综合服务窗口", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="policyqa 政策咨询综合服务窗口",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,  # served from the package by service/api_docs.py, not from a CDN
+        redoc_url=None,
+    )
+    mount_docs(app)
     app.state.engine = engine
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -24,7 +24,6 @@ from service.sessions import MemorySessionStore, SessionStore, SqliteSessionStor
 log = logging.getLogger("policyqa.service")
 
 FIRST_RETRY_SECONDS = 1.0
-MAX_RETRY_SECONDS = 60.0
 
 Loader = Callable[..., Answerer]
 
@@ -100,7 +99,8 @@ class Engine:
             log.warning("no index could be loaded; trying again in %.0f s", delay)
             if self._stop.wait(delay):
                 return
-            delay = min(delay * 2, max(MAX_RETRY_SECONDS, self.settings.reload_seconds))
+            # Doubling, but never longer than the reload interval an operator has chosen.
+            delay = min(delay * 2, max(FIRST_RETRY_SECONDS, self.settings.reload_seconds))
         serving = self.answerer.index.version if self.answerer is not None else None
         tried = current_version(self.settings.index_dir) or serving
         while not self._stop.wait(self.settings.reload_seconds):
