@@ -170,18 +170,19 @@ class WechatChannel:
                 "wechat duplicate %s from %s: success", _dedup_key(message), _mask(message.source)
             )
             return None
-        kind = str(message.type).lower()
+        data = message._data  # wechatpy calls unknown events "unknown" messages: read the XML's
+        kind = str(data.get("MsgType") or "").lower()
         if kind == "text":
             return await self.answer(str(message.content or ""), message.source)
         if kind == "voice":
             recognition = str(getattr(message, "recognition", None) or "").strip()
             return await self.answer(recognition, message.source) if recognition else NO_SPEECH
         if kind == "event":
-            event = str(message.event or "").lower()
+            event = str(data.get("Event") or "").lower()
             if event in ("subscribe", "subscribe_scan"):
                 return WELCOME
             if event == "click":
-                return self.click_replies.get(str(message.key or ""), CLICK_DEFAULT)
+                return self.click_replies.get(str(data.get("EventKey") or ""), CLICK_DEFAULT)
             return None  # VIEW, LOCATION, SCAN, job reports, unknown events: nothing to say
         return TEXT_ONLY  # image, location, link, video, shortvideo, unknown types
 
