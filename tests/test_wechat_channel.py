@@ -132,8 +132,6 @@ def test_handshake_checks_signature_and_freshness(
     assert r.status_code == 403 and "signature" in r.json()["detail"]
 
 
-
-
 # ---- every inbound message type ------------------------------------------------------------------
 
 
@@ -260,8 +258,10 @@ def test_hostile_xml_is_refused_unparsed(
     client: Client, fake: Any, tmp_path: Path, parsers: list[int], sample: Path
 ) -> None:
     http = client(**configured(fake, tmp_path))
-    extra = {"encrypt_type": "aes", "msg_signature": "0" * 40} if "encrypted" in sample.stem else {}
-    r = http.post("/wechat", params=signed(**extra), content=sample.read_bytes())
+    params = signed()
+    if "encrypted" in sample.stem:
+        params.update(encrypt_type="aes", msg_signature="0" * 40)
+    r = http.post("/wechat", params=params, content=sample.read_bytes())
     assert r.status_code == 400
     assert "DOCTYPE" in r.json()["detail"]
     assert parsers == []
@@ -383,7 +383,10 @@ def test_a_retried_message_is_answered_once(client: Client, fake: Any, tmp_path:
     for _ in range(3):  # WeChat's retries, freshly signed
         assert http.post("/wechat", params=signed(), content=body).text == "success"
     subscribe = (FIXTURES / "messages" / "event_subscribe.xml").read_bytes()
-    assert wechat.WELCOME in fields(http.post("/wechat", params=signed(), content=subscribe).text)["Content"]
+    assert (
+        wechat.WELCOME
+        in fields(http.post("/wechat", params=signed(), content=subscribe).text)["Content"]
+    )
     assert http.post("/wechat", params=signed(), content=subscribe).text == "success"
     restarted = client(**configured(fake, tmp_path))  # the marks are in the state file
     assert restarted.post("/wechat", params=signed(), content=body).text == "success"
@@ -414,7 +417,9 @@ def test_follow_up_questions_use_the_citizens_own_context(
     http = client(**configured(fake, tmp_path))
 
     def ask(question: str, openid: str) -> str:
-        r = http.post("/wechat", params=signed(), content=text_message(question, openid=openid).encode())
+        r = http.post(
+            "/wechat", params=signed(), content=text_message(question, openid=openid).encode()
+        )
         content: str = fields(r.text)["Content"]
         assert "oFollow" not in content  # an OpenID is never shown
         return content

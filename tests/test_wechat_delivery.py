@@ -76,7 +76,9 @@ def test_after_48_hours_the_reply_is_refused_with_the_reason(
     assert api.count("/cgi-bin/message/custom/send") == 1 and api.sent == []
 
 
-@pytest.mark.parametrize(("code", "says"), [(45009, "次数已达上限"), (45047, "最多可连续发送 5 条")])
+@pytest.mark.parametrize(
+    ("code", "says"), [(45009, "次数已达上限"), (45047, "最多可连续发送 5 条")]
+)
 def test_rate_limits_are_reported_not_retried(
     fake: tuple[FakeWechat, str], tmp_path: Path, code: int, says: str
 ) -> None:
@@ -118,7 +120,10 @@ def test_a_token_error_is_not_retried_in_a_loop(
 def test_a_long_staff_reply_goes_out_in_parts(fake: tuple[FakeWechat, str], tmp_path: Path) -> None:
     api, base = fake
     deliverer = WechatDeliverer(make_api(base, SqliteState(tmp_path / "s.sqlite")))
-    long_reply = "根据《中华人民共和国政府采购法》第二十六条，政府采购采用公开招标、邀请招标、竞争性谈判、单一来源采购、询价等方式。" * 30
+    long_reply = (
+        "根据《中华人民共和国政府采购法》第二十六条，政府采购采用公开招标、邀请招标、竞争性谈判、单一来源采购、询价等方式。"
+        * 30
+    )
     assert deliver(deliverer, long_reply).delivered
     parts = [m["text"]["content"] for m in api.sent]
     assert len(parts) >= 2 and all(len(p.encode()) <= 2048 for p in parts)
@@ -144,7 +149,7 @@ def test_processes_share_one_access_token(
     assert api.count("/cgi-bin/token") == 1
 
 
-def _claim_many(opener: type, key: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _claim_many(opener: type, key: str, n: int, out: multiprocessing.Queue[int]) -> None:
     state = opener()
     out.put(sum(state.claim(f"{key}:{i}") for i in range(n)))
 

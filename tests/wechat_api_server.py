@@ -93,7 +93,7 @@ class FakeWechat:
 @contextmanager
 def fake_wechat(api: FakeWechat | None = None) -> Iterator[tuple[FakeWechat, str]]:
     """The fake API on a free loopback port; yields it and its base URL."""
-    api = api or FakeWechat()
+    served = api or FakeWechat()
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self, method: str) -> None:
@@ -101,7 +101,7 @@ def fake_wechat(api: FakeWechat | None = None) -> Iterator[tuple[FakeWechat, str
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            result = api.handle(method, url.path, query, body)
+            result = served.handle(method, url.path, query, body)
             data = json.dumps(result, ensure_ascii=False).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -122,7 +122,7 @@ def fake_wechat(api: FakeWechat | None = None) -> Iterator[tuple[FakeWechat, str
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield api, f"http://127.0.0.1:{server.server_address[1]}"
+        yield served, f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

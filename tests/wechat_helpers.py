@@ -85,7 +85,11 @@ def open_reply(xml: str, *, token: str = TOKEN, aes_key: str = AES_KEY) -> dict[
 
 
 def text_message(
-    content: str, *, openid: str = "oUser0001", msg_id: int | None = None, create_time: int | None = None
+    content: str,
+    *,
+    openid: str = "oUser0001",
+    msg_id: int | None = None,
+    create_time: int | None = None,
 ) -> str:
     msg_id = msg_id if msg_id is not None else secrets.randbelow(10**15)
     return (
