@@ -429,3 +429,22 @@ def test_follow_up_questions_use_the_citizens_own_context(
     stranger = ask("那怎么缴费？", "oFollowB")
     assert "国库券" in follow
     assert "国库券" not in stranger
+
+
+def test_asking_for_a_person_and_the_registered_deliverer(
+    client: Client, fake: Any, tmp_path: Path
+) -> None:
+    http = client(**configured(fake, tmp_path))
+    r = http.post(
+        "/wechat", params=signed(), content=text_message("转人工", openid="oHuman01").encode()
+    )
+    assert "人工" in fields(r.text)["Content"]
+    deliverer = http.app.state.deliverers["wechat"]  # type: ignore[attr-defined]
+    assert deliverer.name == "wechat"
+    result = http.portal.call(  # type: ignore[union-attr]
+        lambda: deliverer.deliver(
+            session_key="oHuman01", text="您好，我是财政局工作人员，已收到您的问题。"
+        )
+    )
+    assert result.delivered
+    assert fake[0].sent[-1]["touser"] == "oHuman01"
