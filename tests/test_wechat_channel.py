@@ -344,6 +344,8 @@ def test_without_settings_the_channel_is_off_and_the_service_runs(client: Client
         ("WECHAT_MAX_CLOCK_SKEW_S", "五分钟", "WECHAT_MAX_CLOCK_SKEW_S"),
         ("WECHAT_ANSWER_BUDGET_S", "6", "WECHAT_ANSWER_BUDGET_S"),
         ("WECHAT_API_BASE", "api.weixin.qq.com", "WECHAT_API_BASE"),
+        ("WECHAT_MENU_FILE", "/nonexistent/menu.yaml", "菜单文件 /nonexistent/menu.yaml"),
+        ("REDIS_URL", "redis://127.0.0.1:1/0", "Redis"),
     ],
 )
 def test_malformed_settings_stop_only_the_channel(
