@@ -5,6 +5,7 @@ speaks the WeChat API's JSON."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -66,15 +67,19 @@ def serving(index: Path, log_path: Path, env: dict[str, str], *extra: str) -> It
             server.wait(timeout=30)
 
 
+@pytest.mark.parametrize("state", ["sqlite", "redis"])
 def test_a_retry_storm_across_two_processes_is_answered_once(
-    sample_index: Path, tmp_path: Path
+    sample_index: Path, tmp_path: Path, state: str
 ) -> None:
     """WeChat retries; proxies and impatient networks multiply it: 20 copies of one MsgId reach
     two worker processes at once. Exactly one of them is answered."""
     with fake_wechat() as (api, base):
         env = wechat_env(base, tmp_path / "wechat-state.sqlite")
+        if state == "redis":  # the marks live in Redis (kept a day): a MsgId never sent before
+            env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+        msg_id = secrets.randbelow(10**15)
         with serving(sample_index, tmp_path / "serve.log", env, "--workers", "2") as url:
-            body = text_message("政府采购可以采用哪些方式？", openid="oStorm001", msg_id=9_000_001)
+            body = text_message("政府采购可以采用哪些方式？", openid="oStorm001", msg_id=msg_id)
             start = threading.Barrier(20)
 
             def post(_: int) -> tuple[str, int, str]:
@@ -92,6 +97,8 @@ def test_a_retry_storm_across_two_processes_is_answered_once(
     if answers:
         assert "公开招标" in fields(answers[0])["Content"]
     assert len({worker for worker, _, _ in results}) == 2, "both processes took part"
+    if state == "redis":
+        assert not (tmp_path / "wechat-state.sqlite").exists()
 
 
 def test_started_with_only_wechat_variables_it_replays_official_samples(
