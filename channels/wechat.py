@@ -166,9 +166,7 @@ class WechatChannel:
             log.warning("wechat state unavailable: %s", str(exc).splitlines()[0][:200])
             raise Refused(503, "微信渠道的共享状态暂不可用，请稍后重试") from None
         if not first:
-            log.info(
-                "wechat duplicate %s from %s: success", _dedup_key(message), _mask(message.source)
-            )
+            log.info("wechat duplicate message from %s: success", _mask(message.source))
             return None
         data = message._data  # wechatpy calls unknown events "unknown" messages: read the XML's
         kind = str(data.get("MsgType") or "").lower()
