@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from channels import web
 from service.app import create_app
 from service.config import Settings
 
@@ -21,7 +22,7 @@ Mount = Callable[[FastAPI, Settings], None]
 
 def channel_mounts() -> list[Mount]:
     """The channels this build serves, in the order their routes are added."""
-    return []
+    return [web.mount]
 
 
 def create_server(settings: Settings | None = None) -> FastAPI:

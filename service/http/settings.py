@@ -1,0 +1,29 @@
+"""Settings of the HTTP edge, from ``POLICYQA_*`` variables (and ``REDIS_URL``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EdgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICYQA_", extra="ignore")
+
+    # Origins (scheme://host[:port]) whose pages may call the API, comma-separated. The service's
+    # own origin is always allowed.
+    allowed_origins: str = ""
+    # Requests per client and minute on each public endpoint (ask, feedback, handoff, events).
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    # Shared counters: Redis when set; otherwise an SQLite file (shared by the worker processes
+    # of one server); otherwise process memory.
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("POLICYQA_REDIS_URL", "REDIS_URL")
+    )
+    rate_limit_db: Path | None = None
+
+    def origins(self) -> frozenset[str]:
+        return frozenset(
+            o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()
+        )
