@@ -107,14 +107,15 @@ class SqliteCounters:
 class RedisCounters:
     kind = "redis"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, namespace: str) -> None:
         import redis.asyncio
 
         self._redis = redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.namespace = namespace
 
     async def hit(self, key: str, *, window_seconds: int) -> tuple[int, float]:
         index, remaining = _window(window_seconds)
-        name = f"policyqa:rate:{key}:{index}"
+        name = f"{self.namespace}:rate:{key}:{index}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(name)
             pipe.expire(name, window_seconds + 1)
@@ -124,7 +125,7 @@ class RedisCounters:
 
 def open_counters(settings: EdgeSettings, *, session_db: Path | None) -> Counters:
     if settings.redis_url:
-        return RedisCounters(settings.redis_url)
+        return RedisCounters(settings.redis_url, namespace=settings.rate_limit_namespace)
     path = settings.rate_limit_db
     if path is None and session_db is not None:
         # `policyqa serve --workers N` gives its workers one session database: the rate

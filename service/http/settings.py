@@ -22,6 +22,8 @@ class EdgeSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("POLICYQA_REDIS_URL", "REDIS_URL")
     )
     rate_limit_db: Path | None = None
+    # Prefix of the Redis keys, for deployments that share one Redis.
+    rate_limit_namespace: str = Field(default="policyqa", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
 
     def origins(self) -> frozenset[str]:
         return frozenset(
