@@ -51,6 +51,7 @@ def page(title: str, body: str, *, widget: bool = True, printable: bool = False)
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)} - {SITE}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/site.css">
 {widget_tag() if widget else ""}
 </head>

@@ -33,7 +33,9 @@ def _html(status: int, title: str, body: str, **kwargs: Any) -> HTMLResponse:
 
 
 def _starting() -> HTMLResponse:
-    return _html(503, "服务启动中", "<h1>服务正在启动</h1><p>政策文件正在加载，请稍后刷新本页。</p>")
+    return _html(
+        503, "服务启动中", "<h1>服务正在启动</h1><p>政策文件正在加载，请稍后刷新本页。</p>"
+    )
 
 
 def _not_found(what: str) -> HTMLResponse:
@@ -101,7 +103,9 @@ def _validity(meta: DocumentMeta, index: LoadedIndex) -> str:
         if newer is not None
         else ""
     )
-    return f'<p class="validity">注意：本文件状态为{esc(meta.status.value)}，仅供参考。{replaced}</p>'
+    return (
+        f'<p class="validity">注意：本文件状态为{esc(meta.status.value)}，仅供参考。{replaced}</p>'
+    )
 
 
 def _parts_html(parts: list[Part]) -> str:

@@ -65,7 +65,9 @@ def test_foreign_origin_is_refused_before_the_route(client: TestClient) -> None:
     )
     assert preflight.status_code == 403
     assert "access-control-allow-origin" not in preflight.headers
-    post = client.post("/api/v1/ask", json={"question": "政府采购质疑"}, headers={"Origin": FOREIGN})
+    post = client.post(
+        "/api/v1/ask", json={"question": "政府采购质疑"}, headers={"Origin": FOREIGN}
+    )
     assert post.status_code == 403
     assert post.json()["detail"].startswith(f"来源 {FOREIGN} 未获准调用本服务")
     events = client.get("/api/v1/sessions/abc/events", headers={"Origin": FOREIGN})

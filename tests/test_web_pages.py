@@ -116,7 +116,9 @@ def test_law_opens_at_its_articles_in_order(client: TestClient) -> None:
     text = "".join(page.text)
     assert "中华人民共和国政府采购法" in text and "现行有效" in text and "发文字号" in text
     assert "第五十二条" in page.ids and "第五十四条" in page.ids
-    assert page.ids.index("第五十一条") < page.ids.index("第五十二条") < page.ids.index("第五十三条")
+    assert (
+        page.ids.index("第五十一条") < page.ids.index("第五十二条") < page.ids.index("第五十三条")
+    )
     article = re.search(r'<section class="article" id="第五十二条">(.*?)</section>', response.text)
     assert article is not None and "七个工作日" in article[1]
     assert "第六章 质疑与投诉" in text

@@ -151,7 +151,7 @@
     var group = el('div', { class: 'feedback', role: 'group', 'aria-label': '这个回答有帮助吗？' });
     [[true, '👍', '有帮助'], [false, '👎', '没有帮助']].forEach(function (f) {
       group.appendChild(el('button', {
-        type: 'button', 'aria-label': f[2], 'aria-pressed': 'false', text: f[1],
+        type: 'button', 'aria-pressed': 'false',
         on: function (event) {
           var button = event.currentTarget;
           post('/api/v1/feedback', { answer_id: answerId, helpful: f[0], comment: null })
@@ -160,7 +160,7 @@
               note.textContent = '感谢您的反馈';
             }, function (err) { note.textContent = message(err, '反馈未能提交'); });
         }
-      }));
+      }, [el('span', { 'aria-hidden': 'true', text: f[1] + ' ' }), document.createTextNode(f[2])]));
     });
     group.appendChild(note);
     return group;
