@@ -101,7 +101,9 @@ def test_widget_assets_are_served_from_the_service(client: TestClient) -> None:
     js = client.get("/widget.js")
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     assert js.headers["cross-origin-resource-policy"] == "cross-origin"
-    assert "attachShadow" in js.text and "innerHTML" not in js.text
+    assert "attachShadow" in js.text and "textContent" in js.text
+    # Nothing is ever parsed as markup.
+    assert not re.search(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write", js.text)
     assert "http://" not in js.text and "https://" not in js.text  # nothing from elsewhere
     css = client.get("/widget.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")

@@ -235,7 +235,7 @@ def test_keyboard_question_citation_and_related_question(page: Page, served: Ser
     held: list[Route] = []
     page.route("**/api/v1/ask", held.append)
     box = page.get_by_label("请输入您的问题")
-    box.type(PROCUREMENT)
+    box.press_sequentially(PROCUREMENT)
     box.press("Enter")
     expect(page.get_by_role("log").locator(".msg.citizen").last).to_have_text(
         re.compile(re.escape(PROCUREMENT))

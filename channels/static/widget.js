@@ -54,7 +54,7 @@
   host.style.setProperty('--pq-on-color', onColor);
   var root = host.attachShadow({ mode: 'open' });
   var sheet = el('link', { rel: 'stylesheet', href: base + '/widget.css' });
-  var frame = el('div', { class: 'pq', hidden: '' });
+  var frame = el('div', { class: 'pq', lang: 'zh-CN', hidden: '' });
   sheet.addEventListener('load', function () { frame.hidden = false; });
 
   var launcher = el('button', {
@@ -228,7 +228,7 @@
         }
         save();
         showAnswer(a);
-        if (a.type === 'handoff' && !state.handoff) requestHandoff();
+        if (a.type === 'handoff' && !state.handoff && state.session) requestHandoff();
       }, function (err) { showError(err, '未能获得回答', function () { send(question); }); })
       .then(function () { busy = false; status.textContent = ''; });
   }
