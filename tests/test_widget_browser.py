@@ -233,7 +233,7 @@ def test_keyboard_question_citation_and_related_question(page: Page, served: Ser
     open_with_keyboard(page)
 
     held: list[Route] = []
-    page.route("**/api/v1/ask", held.append)
+    page.route("**/api/v1/ask", lambda route: held.append(route))
     box = page.get_by_label("请输入您的问题")
     box.press_sequentially(PROCUREMENT)
     box.press("Enter")
@@ -243,8 +243,8 @@ def test_keyboard_question_citation_and_related_question(page: Page, served: Ser
     while not held:  # the question is on its way: the panel says an answer is coming
         page.wait_for_timeout(20)
     expect(page.get_by_text("正在回答…")).to_be_visible()
-    page.unroute("**/api/v1/ask")
     held[0].continue_()
+    page.unroute("**/api/v1/ask")
 
     answer = bot_messages(page).last
     expect(answer).to_contain_text("七个工作日", timeout=30_000)
