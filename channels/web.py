@@ -26,7 +26,7 @@ def mount(app: FastAPI, settings: Settings, *, edge: EdgeSettings | None = None)
     edge = edge or EdgeSettings()
     app.include_router(web_assets.router)
     app.include_router(web_pages.router)
-    counters = open_counters(edge, session_db=settings.session_db)
+    counters = open_counters(edge, index_dir=settings.index_dir)
     # Added innermost first: security headers wrap everything, then the origin check (a refused
     # origin never counts against a client's limit), then the rate limit.
     app.add_middleware(RateLimit, counters=counters, per_minute=edge.rate_limit_per_minute)

@@ -110,6 +110,10 @@ def _free_port() -> int:
         return port
 
 
+def _without_rate_db(environ: os._Environ[str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if k != "POLICYQA_RATE_LIMIT_DB"}
+
+
 @contextlib.contextmanager
 def _servers(count: int, index_dir: Path, env: dict[str, str]) -> Iterator[list[str]]:
     """``count`` separate ``policyqa serve`` processes sharing the given settings."""
@@ -121,7 +125,7 @@ def _servers(count: int, index_dir: Path, env: dict[str, str]) -> Iterator[list[
             procs.append(
                 subprocess.Popen(
                     [str(exe), "serve", "--index", str(index_dir), "--port", str(port)],
-                    env={**os.environ, **env},
+                    env={**_without_rate_db(os.environ), **env},
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
@@ -154,11 +158,8 @@ def _count_across(urls: list[str], limit: int) -> list[int]:
 
 
 def test_limit_holds_across_processes_through_a_shared_sqlite_file(tmp_path: Path) -> None:
-    env = {
-        "POLICYQA_RATE_LIMIT_PER_MINUTE": "4",
-        "POLICYQA_RATE_LIMIT_DB": str(tmp_path / "rate.sqlite"),
-        "POLICYQA_REDIS_URL": "",
-    }
+    # No setting: the processes that serve one index folder find the same counters file.
+    env = {"POLICYQA_RATE_LIMIT_PER_MINUTE": "4", "POLICYQA_REDIS_URL": ""}
     with _servers(2, tmp_path, env) as urls:
         statuses = _count_across(urls, 4)
     assert statuses.count(429) == 3 and 429 not in statuses[:4], statuses

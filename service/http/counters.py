@@ -4,16 +4,19 @@
 and the seconds until the window ends. Three stores, chosen by ``open_counters``:
 
 - Redis (``POLICYQA_REDIS_URL`` / ``REDIS_URL``): shared by every process and server using it;
-- an SQLite file (``POLICYQA_RATE_LIMIT_DB``, or beside the session database that
-  ``policyqa serve --workers N`` gives its workers): shared by the workers of one machine;
-- process memory: exact for a single worker process only.
+- an SQLite file (``POLICYQA_RATE_LIMIT_DB``; by default one in the temporary folder named
+  after the index folder served, so the workers of one ``policyqa serve --workers N`` share
+  it): shared by the processes of one machine;
+- process memory, only when that file cannot be opened: exact for one worker process only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import sqlite3
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -123,14 +126,19 @@ class RedisCounters:
         return int(count), remaining
 
 
-def open_counters(settings: EdgeSettings, *, session_db: Path | None) -> Counters:
+def default_db(index_dir: Path) -> Path:
+    """The counters file of the server that serves ``index_dir``: every worker process of one
+    ``policyqa serve`` computes the same path, with no setting and no coordination."""
+    key = hashlib.sha256(str(index_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"policyqa-ratelimit-{key}.sqlite"
+
+
+def open_counters(settings: EdgeSettings, *, index_dir: Path) -> Counters:
     if settings.redis_url:
         return RedisCounters(settings.redis_url, namespace=settings.rate_limit_namespace)
-    path = settings.rate_limit_db
-    if path is None and session_db is not None:
-        # `policyqa serve --workers N` gives its workers one session database: the rate
-        # counters live beside it, so every worker of this server counts in the same file.
-        path = session_db.with_name(session_db.stem + "-ratelimit.sqlite")
-    if path is not None:
+    path = settings.rate_limit_db or default_db(index_dir)
+    try:
         return SqliteCounters(path)
-    return MemoryCounters()
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("rate limit file %s unusable (%s): counting per process", path, exc)
+        return MemoryCounters()

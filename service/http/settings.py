@@ -16,8 +16,8 @@ class EdgeSettings(BaseSettings):
     allowed_origins: str = ""
     # Requests per client and minute on each public endpoint (ask, feedback, handoff, events).
     rate_limit_per_minute: int = Field(default=30, ge=1)
-    # Shared counters: Redis when set; otherwise an SQLite file (shared by the worker processes
-    # of one server); otherwise process memory.
+    # Shared counters: Redis when set; otherwise an SQLite file (by default in the temporary
+    # folder, named after the index folder: shared by the worker processes of one server).
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("POLICYQA_REDIS_URL", "REDIS_URL")
     )
