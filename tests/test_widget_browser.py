@@ -303,7 +303,7 @@ def test_feedback_on_an_answer(page: Page, served: Served) -> None:
     page.goto(served.url + "/")
     open_with_keyboard(page)
     answer = ask(page, PROCUREMENT)
-    helpful = answer.get_by_role("button", name="有帮助")
+    helpful = answer.get_by_role("button", name="有帮助", exact=True)
     with page.expect_response("**/api/v1/feedback") as response:
         helpful.click()
     assert response.value.status == 200
