@@ -52,9 +52,11 @@ def _settings_problem() -> str | None:
     from pydantic import ValidationError
 
     from service.config import Settings
+    from service.http.settings import EdgeSettings
 
     try:
         Settings()  # type: ignore[call-arg]  # index_dir comes from the environment
+        EdgeSettings()
     except ValidationError as exc:
         wrong = []
         for error in exc.errors():

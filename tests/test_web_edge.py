@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from policyqa.server import create_server
 from service.config import Settings
+from tests.conftest import run_cli
 
 ALLOWED = "https://www.taian.gov.cn"
 FOREIGN = "https://evil.example"
@@ -181,3 +182,12 @@ def test_limit_holds_across_processes_through_redis(tmp_path: Path) -> None:
     with _servers(2, tmp_path, env) as urls:
         statuses = _count_across(urls, 4)
     assert statuses.count(429) == 3 and 429 not in statuses[:4], statuses
+
+
+def test_serve_refuses_a_bad_limit_naming_the_variable(tmp_path: Path) -> None:
+    result = run_cli(
+        "serve", "--index", str(tmp_path), env={"POLICYQA_RATE_LIMIT_PER_MINUTE": "很多"}
+    )
+    assert result.returncode == 2
+    assert "POLICYQA_RATE_LIMIT_PER_MINUTE='很多'（应为整数）" in result.stderr
+    assert "Traceback" not in result.stderr
