@@ -77,7 +77,9 @@ def _free_port() -> int:
 
 def _host_page(service: str, title: str) -> bytes:
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>{title}</title></head><body><main><h1>{title}</h1><p>这是另一个网站的页面，嵌入了政策咨询窗口。</p>
+<title>{title}</title><style>* {{ font-size: 40px !important; color: #f0f !important; }}
+button {{ display: none !important; }} .msg, .panel {{ display: none !important; }}</style>
+</head><body><main><h1>{title}</h1><p class="msg">这是另一个网站的页面，嵌入了政策咨询窗口。</p>
 </main><script src="{service}/widget.js" data-service="{service}" data-title="{title}政策咨询"
 data-color="#0b5394" data-greeting="欢迎咨询。" defer></script></body></html>""".encode()
 
@@ -374,8 +376,16 @@ def test_handoff_staff_reply_arrives_live_and_survives_reload(page: Page, served
 
 def test_widget_on_an_allowed_site_and_refused_on_another(page: Page, served: Served) -> None:
     page.goto(served.partner + "/")
-    page.get_by_role("button", name="政策咨询").click()
+    # The host page's rules (every button hidden, 40px magenta text) do not reach the widget,
+    # and the widget's rules do not reach the page (its own .msg paragraph stays as it was).
+    launcher = page.get_by_role("button", name="政策咨询")
+    launcher.click()
     expect(page.get_by_role("dialog", name="合作网站政策咨询")).to_be_visible()
+    assert (
+        page.get_by_role("button", name="发送").evaluate("b => getComputedStyle(b).fontSize")
+        != "40px"
+    )
+    assert page.locator("main p.msg").evaluate("p => getComputedStyle(p).display") == "none"
     answer = ask(page, "国库券的发行对象有哪些？")
     expect(answer.get_by_role("link").first).to_have_attribute(
         "href", re.compile("^" + re.escape(served.url + "/policies/"))
