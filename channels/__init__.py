@@ -1,0 +1,1 @@
+"""Channels: where citizens meet the service (the website widget and pages, WeChat)."""

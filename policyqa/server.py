@@ -23,9 +23,9 @@ Mount = Callable[[FastAPI, Settings], None]
 
 def channel_mounts() -> list[Mount]:
     """The channels this build serves, in the order their routes are added."""
-    from channels import wechat
+    from channels import web, wechat
 
-    return [wechat.mount]
+    return [web.mount, wechat.mount]
 
 
 def create_server(settings: Settings | None = None) -> FastAPI:

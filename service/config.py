@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "POLICYQA_"
@@ -37,9 +37,30 @@ class Settings(BaseSettings):
     encode_slots: int | None = Field(default=None, ge=1)
     # Request bodies larger than this are refused with 413 before they are read.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Redis (shared by several servers): rate-limit counters, and the event streams' wake-ups.
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("redis_url", "POLICYQA_REDIS_URL", "REDIS_URL")
+    )
+
+    # ---- HTTP edge (service/http/) ----
+    # Origins (scheme://host[:port]) whose pages may call the API, comma-separated. The service's
+    # own origin is always allowed.
+    allowed_origins: str = ""
+    # Requests per client and minute on each public endpoint (ask, feedback, handoff, events).
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    # Shared counters without Redis: an SQLite file (by default in the temporary folder, named
+    # after the index folder: shared by the worker processes of one server).
+    rate_limit_db: Path | None = None
+    # Prefix of the Redis keys, for deployments that share one Redis.
+    rate_limit_namespace: str = Field(default="policyqa", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
 
     def effective_encode_slots(self) -> int:
         return self.encode_slots or os.cpu_count() or 1
+
+    def origins(self) -> frozenset[str]:
+        return frozenset(
+            o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()
+        )
 
 
 def load(**given: Any) -> Settings:
