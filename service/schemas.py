@@ -14,7 +14,9 @@ class AskRequest(BaseModel):
         description="市民的问题，1–500 字", examples=["供应商如何对中标结果提出质疑？"]
     )
     session_id: StrictStr | None = Field(
-        default=None, max_length=128, description="同一会话的编号，用于理解追问"
+        default=None,
+        max_length=128,
+        description="上次回答中的 session_id（由服务端签发），用于理解追问和人工回复",
     )
     channel: StrictStr | None = Field(default=None, max_length=32, description="web、wechat 等")
 
@@ -47,6 +49,7 @@ class AskResponse(BaseModel):
     sources: list[SourceOut]
     related: list[str]
     handoff: bool
+    session_id: str = Field(description="会话编号：由服务端签发，下次提问请带上最新的这个值")
 
 
 class ErrorItem(BaseModel):
