@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -125,7 +126,9 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if engine.answerer is None:
+        if engine.answerer is not None:  # given (tests): the state still needs its schema
+            await anyio.to_thread.run_sync(lambda: ensure_schema(app.state.database))
+        else:
             threading.Thread(
                 target=engine.load, args=(settings,), daemon=True, name="index-loader"
             ).start()

@@ -103,7 +103,9 @@ class Desk:
                 .order_by(Message.id)
                 .limit(1000)
             ).all()
-            staff_names = dict(db.execute(select(StaffUser.id, StaffUser.name)).tuples().all())
+            staff_names = {
+                row.id: row.name for row in db.execute(select(StaffUser.id, StaffUser.name))
+            }
             body = _ticket_json(ticket, assignee.name if assignee else None)
             body["messages"] = [
                 {

@@ -34,3 +34,6 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("index", str(KNOWLEDGE), "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+pytest_plugins = ["tests.databases"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +36,8 @@ class Database:
         if self.is_sqlite:
             path = self.url.split("///", 1)[1] if "///" in self.url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(OSError):  # else connecting says what is wrong
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 15, "check_same_thread": False}
         else:
             kwargs.update(pool_size=5, max_overflow=5, pool_pre_ping=True, pool_recycle=1800)

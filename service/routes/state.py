@@ -5,8 +5,10 @@ routers and the mapping of domain errors to HTTP."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from service.answering import Answerer
 from service.config import Settings
@@ -18,6 +20,7 @@ from service.events import Notifier
 from service.office_hours import OfficeHours
 from service.problems import Problem
 from service.routes import (
+    admin_pages,
     conversations,
     problems,
     staff_audit,
@@ -25,6 +28,8 @@ from service.routes import (
     staff_tickets,
     staff_users,
 )
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def office_hours(settings: Settings) -> OfficeHours:
@@ -55,5 +60,13 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
     )
     app.state.desk = Desk(database=database, notifier=notifier, deliverers=deliverers)
     app.add_exception_handler(Problem, problems.problem_response)
-    for module in (conversations, staff_session, staff_tickets, staff_users, staff_audit):
+    for module in (
+        conversations,
+        staff_session,
+        staff_tickets,
+        staff_users,
+        staff_audit,
+        admin_pages,
+    ):
         app.include_router(module.router)
+    app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
