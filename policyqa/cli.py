@@ -138,6 +138,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         access_log=args.access_log,
+        # Event streams stay open for minutes: a stop waits for them this long, then cuts them
+        # (the clients reconnect with Last-Event-ID).
+        timeout_graceful_shutdown=5,
     )
     return 0
 

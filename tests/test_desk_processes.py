@@ -173,6 +173,7 @@ def test_reply_through_one_process_reaches_a_stream_held_by_another(
         timeout=30,
     ).json()
     assert answered["type"] == "faq"
+    agent.close()
 
 
 def test_concurrent_claims_through_two_processes(two_servers: tuple[str, str]) -> None:
@@ -193,3 +194,5 @@ def test_concurrent_claims_through_two_processes(two_servers: tuple[str, str]) -
         with ThreadPoolExecutor(max_workers=2) as pool:
             codes = sorted(pool.map(claim, jobs))
         assert codes == [200, 409], codes
+    one.close()
+    two.close()

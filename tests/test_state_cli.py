@@ -37,6 +37,7 @@ def test_upgrade_without_a_database_says_how(tmp_path: Path) -> None:
 
 def test_create_user_and_sign_in(database_url: str, tmp_path: Path) -> None:
     password = "一个足够长的密码-2026"
+    assert run_cli("db", "upgrade", "--database-url", database_url).returncode == 0
     result = run_cli_input(
         password,
         "admin",
