@@ -22,6 +22,7 @@ import anyio
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from indexer.textnorm import normalize
 from service.answering import Answer, Answerer, AnswerType
 from service.db.engine import Database
 from service.db.models import (
@@ -34,6 +35,7 @@ from service.db.models import (
     utcnow,
 )
 from service.events import Notifier
+from service.intents import Intent, classify
 from service.office_hours import OfficeHours
 from service.pii import mask
 from service.problems import NotFound
@@ -141,8 +143,12 @@ class Conversations:
                 conversation = db.get(Conversation, opened.conversation_id, with_for_update=True)
                 assert conversation is not None
                 if active_ticket(db, conversation.id) is None:
-                    db.add(self._new_ticket(conversation, reason="human"))
-                answer.answer = f"{answer.answer}{self.notice()}"
+                    complaint = classify(normalize(text)) == Intent.COMPLAINT
+                    reason = "complaint" if complaint else "human"
+                    db.add(self._new_ticket(conversation, reason=reason))
+                # The fixed reply says "已为您转接人工服务…"; the notice says it with the when.
+                lead = answer.answer.split("已为您转接人工服务", 1)[0]
+                answer.answer = f"{lead}{self.notice()}"
             payload = answer_payload(answer, opened.conversation_id)
             message = self._record_answer(db, opened.conversation_id, channel, payload, latency_ms)
         self.notifier.publish(opened.conversation_id, message.id)

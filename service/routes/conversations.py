@@ -107,9 +107,12 @@ async def _stream(conversations: Conversations, session_id: str, after: int) -> 
         yield "retry: 3000\n\n"
         async with conversations.notifier.subscription(session_id) as wait:
             while time.monotonic() - started < STREAM_SECONDS:
-                rows = await anyio.to_thread.run_sync(
-                    partial(conversations.messages, session_id=session_id, after=after)
-                )
+                try:
+                    rows = await anyio.to_thread.run_sync(
+                        partial(conversations.messages, session_id=session_id, after=after)
+                    )
+                except NotFound:  # purged while the stream was open
+                    return
                 for row in rows:
                     after = row["id"]
                     data = json.dumps(row, ensure_ascii=False)
