@@ -25,11 +25,16 @@ REDIS = "redis://127.0.0.1:6379/0"
 PASSWORD = "两个进程共用的密码-42"
 
 
-@pytest.fixture
+@pytest.fixture(params=["postgresql+redis", "sqlite"])
 def two_servers(
-    sample_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[str, str]]:
-    url = fresh_postgres()
+    request: pytest.FixtureRequest,
+    sample_index: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[str, str, bool]]:
+    """Two instances on one database: PostgreSQL with Redis, or one SQLite file (polling)."""
+    with_redis = request.param == "postgresql+redis"
+    url = fresh_postgres() if with_redis else f"sqlite:///{tmp_path / 'state.sqlite'}"
     try:
         assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
         for name in ("agent-a", "agent-b"):
@@ -46,14 +51,19 @@ def two_servers(
             )
             assert created.returncode == 0, created.stderr
         monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setenv("REDIS_URL", REDIS)
+        if with_redis:
+            monkeypatch.setenv("REDIS_URL", REDIS)
+        else:
+            monkeypatch.delenv("REDIS_URL", raising=False)
+            monkeypatch.delenv("POLICYQA_REDIS_URL", raising=False)
         monkeypatch.setenv("POLICYQA_COOKIE_SECURE", "false")  # plain http on loopback
         with ExitStack() as stack:
             a = stack.enter_context(serving(sample_index, tmp_path / "a.log"))
             b = stack.enter_context(serving(sample_index, tmp_path / "b.log"))
-            yield a, b
+            yield a, b, with_redis
     finally:
-        drop_postgres(url)
+        if with_redis:
+            drop_postgres(url)
 
 
 def run_cli_stdin(stdin: str, *args: str) -> Any:
@@ -110,9 +120,9 @@ def next_message(events: queue.Queue[Any], role: str, timeout: float = 30) -> di
 
 
 def test_reply_through_one_process_reaches_a_stream_held_by_another(
-    two_servers: tuple[str, str],
+    two_servers: tuple[str, str, bool],
 ) -> None:
-    a, b = two_servers
+    a, b, with_redis = two_servers
     asked = httpx.post(f"{a}/api/v1/ask", json={"question": "我要转人工"}, timeout=30).json()
     session = asked["session_id"]
     assert asked["type"] == "handoff"
@@ -124,10 +134,11 @@ def test_reply_through_one_process_reaches_a_stream_held_by_another(
     assert status[:2] == ("status", 200) and status[2].startswith("text/event-stream")
     assert next_message(events, "citizen")["text"] == "我要转人工"
     assert next_message(events, "bot")["answer"]["type"] == "handoff"
-    # The stream on process B waits on Redis pub/sub for this conversation.
-    channel = f"policyqa:conversation:{session}"
-    subscribers = dict(redis.Redis.from_url(REDIS).pubsub_numsub(channel))
-    assert subscribers[channel.encode()] >= 1
+    if with_redis:
+        # The stream on process B waits on Redis pub/sub for this conversation.
+        channel = f"policyqa:conversation:{session}"
+        subscribers = dict(redis.Redis.from_url(REDIS).pubsub_numsub(channel))
+        assert subscribers[channel.encode()] >= 1
 
     agent, csrf = signed_in(a, "agent-a")
     ticket = agent.get("/api/v1/staff/tickets").json()["tickets"][0]
@@ -176,8 +187,8 @@ def test_reply_through_one_process_reaches_a_stream_held_by_another(
     agent.close()
 
 
-def test_concurrent_claims_through_two_processes(two_servers: tuple[str, str]) -> None:
-    a, b = two_servers
+def test_concurrent_claims_through_two_processes(two_servers: tuple[str, str, bool]) -> None:
+    a, b, with_redis = two_servers
     for _ in range(3):
         httpx.post(f"{a}/api/v1/ask", json={"question": "我要投诉"}, timeout=30)
     one, csrf_one = signed_in(a, "agent-a")
