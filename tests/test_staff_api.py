@@ -196,3 +196,51 @@ def test_api_tokens_and_sign_out(client: TestClient) -> None:
     assert agent.delete("/api/v1/staff/session", headers=csrf).status_code == 200
     after = agent.get("/api/v1/staff/tickets")
     assert after.status_code == 401
+
+
+def test_admin_pages_for_users_audit_and_search(client: TestClient) -> None:
+    login_page = client.get("/admin/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page.text)
+    assert token is not None
+    stale = client.post(
+        "/admin/login",
+        data={"name": "only-admin", "password": PASSWORD, "csrf_token": "stale"},
+        follow_redirects=False,
+    )
+    assert stale.status_code == 403 and "CSRF" in stale.text
+    signed = client.post(
+        "/admin/login",
+        data={"name": "only-admin", "password": PASSWORD, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    users = client.get("/admin/users")
+    assert users.status_code == 200 and "人员与角色" in users.text and "only-agent" in users.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', users.text)
+    assert csrf is not None
+    refused = client.post(
+        "/admin/users",
+        data={
+            "name": "新客服",
+            "password": "足够长的密码-123",
+            "roles": "agent",
+            "csrf_token": "x",
+        },
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403 and "新客服" not in client.get("/admin/users").text
+    made = client.post(
+        "/admin/users",
+        data={
+            "name": "新客服",
+            "password": "足够长的密码-123",
+            "roles": ["agent", "reviewer"],
+            "csrf_token": csrf.group(1),
+        },
+    )
+    assert made.status_code == 200 and "新客服" in made.text and "审核员" in made.text
+    audit_page = client.get("/admin/audit", params={"action": "user_create"})
+    assert audit_page.status_code == 200 and "user:新客服" in audit_page.text
+    assert "登录失败" not in audit_page.text.split("<tbody>")[1]
+    search = client.get("/admin/search", params={"q": "个税"})
+    assert search.status_code == 200 and "结果（0 条）" in search.text
