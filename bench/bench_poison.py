@@ -97,8 +97,10 @@ def main() -> None:
     cmd = [str(exe), "serve", "--index", str(args.index), "--port", str(port)]
     server_log = Path(tempfile.mkstemp(prefix="bench-poison-", suffix=".log")[1])
     with server_log.open("w") as out:
+        # One client sends all the load: the per-client rate limit is not what is measured.
+        env = {**os.environ, "POLICYQA_RATE_LIMIT_PER_MINUTE": "1000000"}
         proc = subprocess.Popen(
-            [*cmd, "--workers", str(args.workers)], stdout=out, stderr=subprocess.STDOUT
+            [*cmd, "--workers", str(args.workers)], stdout=out, stderr=subprocess.STDOUT, env=env
         )
     try:
         ready: set[str] = set()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from indexer.encoders import DEFAULT_ENCODER
+from policyqa.state_commands import add_state_commands
 
 # Exit codes of ``policyqa index`` (listed in its --help).
 EXIT_KNOWLEDGE_ERRORS = 1
@@ -57,10 +58,33 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return EXIT_KNOWLEDGE_ERRORS if report.failed else 0
 
 
+def _state_problem() -> str | None:
+    """Migrates the default SQLite file (or checks a PostgreSQL schema) once, before the
+    workers start, and checks the office-hours settings."""
+    from service import config
+    from service.db.engine import Database
+    from service.db.migrate import SchemaError, ensure_schema
+    from service.routes.state import office_hours
+
+    settings = config.load()
+    try:
+        office_hours(settings)
+    except ValueError as exc:
+        return str(exc)
+    database = Database(settings.effective_database_url())
+    try:
+        ensure_schema(database)
+    except SchemaError as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"数据库不可用：{exc.__class__.__name__}: {str(exc)[:200]}"
+    finally:
+        database.dispose()
+    return None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
-    import shutil
-    import tempfile
 
     import uvicorn
 
@@ -80,29 +104,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault(
         "POLICYQA_ENCODE_SLOTS", str(max(1, (os.cpu_count() or 1) // args.workers))
     )
-    sessions_dir: Path | None = None
-    if args.workers > 1 and "POLICYQA_SESSION_DB" not in os.environ:
-        # Worker processes share the conversation context through SQLite: a temporary file
-        # that holds citizens' questions, removed when the server stops.
-        sessions_dir = Path(tempfile.mkdtemp(prefix="policyqa-sessions-"))
-        os.environ["POLICYQA_SESSION_DB"] = str(sessions_dir / "sessions.sqlite")
     try:
         config.load()  # checked once here: a worker that fails on it would only print a traceback
-        uvicorn.run(
-            "policyqa.server:create_server",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="info",
-            access_log=args.access_log,
-        )
     except config.ConfigError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    finally:
-        if sessions_dir is not None:
-            shutil.rmtree(sessions_dir, ignore_errors=True)
+    problem = _state_problem()
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        "policyqa.server:create_server",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=args.access_log,
+        # Event streams stay open for minutes: a stop waits for them this long, then cuts them
+        # (the clients reconnect with Last-Event-ID).
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -127,7 +149,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     answer = answerer.ask(args.question)
     if args.json:
         print(
-            json.dumps(AskResponse.from_answer(answer).model_dump(), ensure_ascii=False, indent=2)
+            # One question, no conversation: no session id is issued on the command line.
+            json.dumps(
+                AskResponse.from_answer(answer, session_id="").model_dump(),
+                ensure_ascii=False,
+                indent=2,
+            )
         )
     else:
         print(render_answer(answer))
@@ -187,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="工作进程数（多进程时会话上下文保存在 SQLite 文件中共享）",
+        help="工作进程数（会话保存在数据库中，各进程共享）",
     )
     p.add_argument("--access-log", action="store_true", help="记录每个请求")
     p.add_argument("--model-dir", help="索引由 sentence-transformers 模型生成时：模型的本地目录")
@@ -207,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-dir", help="把评测索引保存在此目录（再次评测时只计算变化的部分）")
     p.set_defaults(func=_cmd_eval)
 
+    add_state_commands(sub)
     from channels.wechat_cli import add_parser as add_wechat_parser
 
     add_wechat_parser(sub)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -13,10 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.answering import Answerer
 from service.api_docs import mount_docs
 from service.config import Settings
+from service.db.migrate import ensure_schema
 from service.errors import http_error, validation_error
 from service.lifecycle import Engine
 from service.middleware import BodyLimit, ErrorLog, ServedBy
+from service.problems import Unavailable
+from service.routes import state
 from service.schemas import AskRequest, AskResponse, ErrorResponse
+
+log = logging.getLogger("policyqa.service")
 
 
 async def get_engine(request: Request) -> Engine:
@@ -24,15 +31,12 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-async def get_answerer(engine: Annotated[Engine, Depends(get_engine)]) -> Answerer:
-    if engine.answerer is None:
-        if engine.error:  # loading failed (it is retried): say why, not "starting" forever
-            raise HTTPException(status_code=503, detail=f"暂时无法回答：{engine.error}")
-        raise HTTPException(status_code=503, detail="服务正在启动，索引尚未加载完成，请稍后再试")
-    return engine.answerer
+def not_ready(engine: Engine) -> str:
+    if engine.error:  # loading failed (it is retried): say why, not "starting" forever
+        return f"暂时无法回答：{engine.error}"
+    return "服务正在启动，索引尚未加载完成，请稍后再试"
 
 
-AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -45,6 +49,14 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The state's schema before the first question (SQLite migrates itself; PostgreSQL must
+        # be at the current revision: `policyqa db upgrade`, checked by `policyqa serve`). An
+        # unusable database does not stop the window: questions are answered unrecorded.
+        try:
+            await anyio.to_thread.run_sync(lambda: ensure_schema(app.state.database))
+        except Exception as exc:
+            app.state.conversations.problem = f"数据库不可用：{type(exc).__name__}"
+            log.error("database unusable (%s): %s", type(exc).__name__, str(exc)[:200])
         engine.start()
         try:
             yield
@@ -67,6 +79,13 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServedBy)
 
+    def ready_answerer() -> Answerer:
+        if engine.answerer is None:
+            raise Unavailable(not_ready(engine))
+        return engine.answerer
+
+    state.install(app, settings, ready_answerer)
+
     @app.get("/healthz", summary="进程存活")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -78,6 +97,9 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
             raise HTTPException(status_code=503, detail=detail)
         index = engine.answerer.index
         problems = engine.problems()
+        recording = app.state.conversations.problem
+        if recording:
+            problems.append(f"{recording}（问题仍会回答，但不记录、不结合上文）")
         sessions = engine.sessions
         return {
             "status": "degraded" if problems else "ready",
@@ -86,7 +108,9 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
             "chunks": len(index.chunks),
             "faqs": len(index.faqs),
             "reloading": engine.reloading,
-            "sessions": "不可用" if sessions is not None and sessions.problem else "正常",
+            "sessions": "不可用"
+            if recording or (sessions is not None and sessions.problem)
+            else "正常",
             "problems": problems,
         }
 
@@ -100,8 +124,10 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
             **_ERRORS,
         },
     )
-    def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
-        result = answerer.ask(body.question, session_id=body.session_id, channel=body.channel)
-        return AskResponse.from_answer(result)
+    async def ask(body: AskRequest, request: Request) -> AskResponse:
+        answer = await request.app.state.conversations.ask_session(
+            question=body.question, session_id=body.session_id, channel=body.channel
+        )
+        return AskResponse.model_validate(answer)
 
     return app

@@ -17,9 +17,10 @@ from pathlib import Path
 from indexer.store import complete_versions, current_version
 from service.answering import Answerer
 from service.config import Settings
+from service.db.engine import get_database
 from service.engine import load_answerer
 from service.session_guard import GuardedSessionStore
-from service.sessions import MemorySessionStore, SessionStore, SqliteSessionStore
+from service.sessions import DbSessionStore, SessionStore
 
 log = logging.getLogger("policyqa.service")
 
@@ -34,9 +35,9 @@ def _short(exc: BaseException) -> str:
 
 
 def open_session_store(settings: Settings) -> SessionStore:
-    if settings.session_db is not None:
-        return SqliteSessionStore(settings.session_db, ttl_seconds=settings.session_ttl_seconds)
-    return MemorySessionStore(ttl_seconds=settings.session_ttl_seconds)
+    """The conversation context of the served app, on the conversations' rows (service/db)."""
+    database = get_database(settings.effective_database_url())
+    return DbSessionStore(database, ttl_seconds=settings.session_ttl_seconds)
 
 
 class Engine:

@@ -32,7 +32,9 @@ class AskRequest(BaseModel):
         examples=["供应商如何对中标结果提出质疑？"],
     )
     session_id: StrictStr | None = Field(
-        default=None, max_length=MAX_SESSION_ID, description="同一会话的编号，用于理解追问"
+        default=None,
+        max_length=MAX_SESSION_ID,
+        description="上次回答中的 session_id（由服务端签发），用于理解追问和人工回复",
     )
     channel: StrictStr | None = Field(
         default=None, max_length=MAX_CHANNEL, description="web、wechat 等"
@@ -70,11 +72,13 @@ class AskResponse(BaseModel):
     sources: list[SourceOut]
     related: list[str]
     handoff: bool
+    session_id: str = Field(description="会话编号：由服务端签发，下次提问请带上最新的这个值")
 
     @classmethod
-    def from_answer(cls, answer: Answer) -> AskResponse:
+    def from_answer(cls, answer: Answer, *, session_id: str) -> AskResponse:
         """The one mapping from the answering core's Answer to what clients receive."""
         return cls(
+            session_id=session_id,
             answer_id=answer.answer_id,
             type=answer.type.value,
             answer=answer.answer,

@@ -1,21 +1,24 @@
 """Conversation context: the previous turn of a session, so that a follow-up question
 ("那需要什么材料？") is understood in its light.
 
-Two stores with one interface: in process memory (one server process), or an SQLite file that
-several server processes share (``policyqa serve --workers N``). Both bound their size and forget
-a session after ``ttl_seconds`` without a question.
+Two stores with one interface: in process memory (the command line and the evaluation), and on
+the conversation's row in the database (the served app: every worker and every instance on one
+database share it). Both forget a session's context ``ttl_seconds`` after its last question.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, fields
 from typing import Protocol
+
+from sqlalchemy import select, update
+
+from service.db.engine import Database
+from service.db.models import Conversation, utcnow
 
 # A follow-up leans on the previous turn: it opens with a connective, points back at it, or is a
 # bare question without a subject of its own (需要什么材料？多久能办好？).
@@ -80,75 +83,39 @@ class MemorySessionStore:
             self._turns.clear()
 
 
-class SqliteSessionStore:
-    """Sessions in one SQLite file (WAL), shared by the worker processes of one server."""
+class DbSessionStore:
+    """The served store: context lives on the conversation's row in the database, so every
+    worker process and every server instance on one database sees it. Only server-issued
+    session ids have a row; ``remember`` on any other id stores nothing."""
 
-    _SCHEMA = (
-        "CREATE TABLE IF NOT EXISTS turns (session_id TEXT PRIMARY KEY, question TEXT NOT NULL,"
-        " answered INTEGER NOT NULL, seen REAL NOT NULL)"
-    )
-
-    def __init__(
-        self, path: Path, *, ttl_seconds: float = 1800, max_sessions: int = 100000
-    ) -> None:
-        self.path, self.ttl, self.max_sessions = path, ttl_seconds, max_sessions
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        self._writes = 0
-        with self._db() as db:
-            db.execute(self._SCHEMA)
-            db.execute("CREATE INDEX IF NOT EXISTS turns_seen ON turns (seen)")
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(
-                self.path, timeout=5, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-            with self._connections_lock:
-                self._connections.append(db)
-        return db
+    def __init__(self, database: Database, *, ttl_seconds: float = 1800) -> None:
+        self.database, self.ttl = database, ttl_seconds
 
     def close(self) -> None:
-        """Close every thread's connection (SQLite connections may be closed from any thread
-        only when made with check_same_thread=False, as here)."""
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for db in connections:
-            db.close()
+        """Nothing of its own to release: the database is shared with the rest of the app."""
 
     def last(self, session_id: str | None) -> Turn | None:
         if not session_id:
             return None
-        row = (
-            self._db()
-            .execute(
-                "SELECT question, answered, seen FROM turns WHERE session_id = ?", (session_id,)
-            )
-            .fetchone()
-        )
-        if row is None or time.time() - row[2] > self.ttl:
+        with self.database.session() as db:
+            row = db.execute(
+                select(Conversation.context, Conversation.context_at).where(
+                    Conversation.id == session_id
+                )
+            ).first()
+        if row is None or row.context is None or row.context_at is None:
             return None
-        return Turn(row[0], bool(row[1]))
+        if (utcnow() - row.context_at).total_seconds() > self.ttl:
+            return None
+        known = {f.name for f in fields(Turn)}
+        return Turn(**{k: v for k, v in row.context.items() if k in known})
 
     def remember(self, session_id: str | None, turn: Turn) -> None:
         if not session_id:
             return
-        db = self._db()
-        db.execute(
-            "INSERT INTO turns VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
-            "question = excluded.question, answered = excluded.answered, seen = excluded.seen",
-            (session_id, turn.question, int(turn.answered), time.time()),
-        )
-        self._writes += 1
-        if self._writes % 1000 == 0:  # now and then: drop expired sessions, bound the table
-            db.execute("DELETE FROM turns WHERE seen < ?", (time.time() - self.ttl,))
+        with self.database.session() as db:
             db.execute(
-                "DELETE FROM turns WHERE session_id IN (SELECT session_id FROM turns "
-                "ORDER BY seen DESC LIMIT -1 OFFSET ?)",
-                (self.max_sessions,),
+                update(Conversation)
+                .where(Conversation.id == session_id)
+                .values(context=asdict(turn), context_at=utcnow())
             )

@@ -14,6 +14,11 @@ KNOWLEDGE = ROOT / "knowledge"
 SHARED = ROOT.parent / "shared"
 WITHHELD_MARKER = "POLICYQA-WITHHELD-MARKER-7F3A"
 
+# Every test client is one loopback address: the per-client rate limit of the public endpoints
+# (30 a minute by default) would refuse the suites' questions. The tests of the limit itself
+# (tests/test_web_edge.py) set their own values.
+os.environ.setdefault("POLICYQA_RATE_LIMIT_PER_MINUTE", "100000")
+
 
 def run_cli(
     *args: str, check: bool = False, timeout: float = 600, env: dict[str, str] | None = None
@@ -34,3 +39,6 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("index", str(KNOWLEDGE), "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+pytest_plugins = ["tests.databases"]

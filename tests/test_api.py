@@ -37,7 +37,11 @@ def ask(client: TestClient, question: Any, **extra: Any) -> dict[str, Any]:
         "sources",
         "related",
         "handoff",
+        "session_id",
     }
+    assert len(body["session_id"]) >= 32
+    if extra.get("session_id"):
+        assert body["session_id"] == extra["session_id"], "an issued session id is kept"
     for source in body["sources"]:
         assert set(source) == {
             "doc_id",
@@ -186,8 +190,7 @@ def test_greeting_before_a_question_is_answered(client: TestClient) -> None:
 
 def test_follow_up_is_understood_in_context(client: TestClient) -> None:
     alone = ask(client, "那需要什么材料？")
-    session = "test-follow-up"
-    ask(client, "供应商对中标结果有异议，怎么提出质疑？", session_id=session)
+    session = ask(client, "供应商对中标结果有异议，怎么提出质疑？")["session_id"]
     follow = ask(client, "那需要什么材料？", session_id=session)
     assert follow["type"] in ("faq", "passage")
     assert any("政府采购" in s["title"] for s in follow["sources"]), follow
@@ -195,12 +198,27 @@ def test_follow_up_is_understood_in_context(client: TestClient) -> None:
 
 
 def test_sessions_do_not_leak_into_each_other(client: TestClient) -> None:
-    ask(client, "国库券的发行对象有哪些？", session_id="a")
+    a = ask(client, "国库券的发行对象有哪些？")["session_id"]
     fresh = ask(client, "那怎么缴费？")
-    ask(client, "灵活就业人员怎么参加社会保险？", session_id="b")
-    assert ask(client, "那怎么缴费？", session_id="a")["sources"] != fresh["sources"]
-    other = ask(client, "那怎么缴费？", session_id="c")
-    assert other["sources"] == fresh["sources"] and other["type"] == fresh["type"]
+    b = ask(client, "灵活就业人员怎么参加社会保险？")["session_id"]
+    assert a != b != fresh["session_id"]
+    assert ask(client, "那怎么缴费？", session_id=a)["sources"] != fresh["sources"]
+    other = ask(client, "那怎么缴费？", session_id=b)
+    assert other["sources"] != fresh["sources"]
+
+
+def test_a_guessed_session_id_gets_no_ones_context(client: TestClient) -> None:
+    """Session ids are capabilities: an id the server never issued is a new conversation, even
+    when a conversation with a similar-looking id exists."""
+    fresh = ask(client, "那怎么缴费？")
+    victim = ask(client, "国库券的发行对象有哪些？")["session_id"]
+    for guess in ("a", "c", victim[:-1] + ("A" if victim[-1] != "A" else "B"), victim.upper()):
+        response = client.post(
+            "/api/v1/ask", json={"question": "那怎么缴费？", "session_id": guess}
+        )
+        body = response.json()
+        assert response.status_code == 200 and body["session_id"] not in (guess, victim)
+        assert body["sources"] == fresh["sources"] and body["type"] == fresh["type"]
 
 
 def test_text_is_normalised_before_matching(client: TestClient) -> None:
@@ -259,7 +277,9 @@ def test_not_ready_answers_503_in_chinese(tmp_path: Path) -> None:
 def test_unusable_session_database_is_reported_and_questions_are_answered(
     sample_index: Path, tmp_path: Path
 ) -> None:
-    settings = Settings(index_dir=sample_index, session_db=tmp_path / "missing" / "s.sqlite")
+    (tmp_path / "a-file").write_text("not a folder")
+    url = f"sqlite:///{tmp_path / 'a-file' / 'missing' / 's.sqlite'}"
+    settings = Settings(index_dir=sample_index, database_url=url)
     with TestClient(create_app(settings)) as c:
         deadline = time.monotonic() + 120
         while c.get("/readyz").status_code != 200:
@@ -267,7 +287,7 @@ def test_unusable_session_database_is_reported_and_questions_are_answered(
             time.sleep(0.1)
         ready = c.get("/readyz").json()
         assert ready["status"] == "degraded" and ready["sessions"] == "不可用"
-        assert "会话存储无法打开" in ready["problems"][0]
+        assert any("数据库不可用" in p for p in ready["problems"]), ready
         # Answered without context rather than refused.
         body = ask(c, "供应商对中标结果有异议，怎么提出质疑？", session_id="s1")
         assert body["type"] == "faq"

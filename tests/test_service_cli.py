@@ -86,9 +86,10 @@ def test_two_workers_share_the_conversation(sample_index: Path, tmp_path: Path) 
         fresh = post(base, {"question": "那怎么缴费？"}).json()
 
         def conversation(n: int) -> tuple[str, str, dict[str, object]]:
-            session = f"w{n}"
-            first = post(base, {"question": "国库券的发行对象有哪些？", "session_id": session})
+            first = post(base, {"question": "国库券的发行对象有哪些？"})
+            session = first.json()["session_id"]
             follow = post(base, {"question": "那怎么缴费？", "session_id": session})
+            assert follow.json()["session_id"] == session
             worker = "X-Policyqa-Worker"
             return first.headers[worker], follow.headers[worker], follow.json()
 

@@ -1,6 +1,6 @@
-"""The session store on a full disk (a real, small tmpfs filled to the last byte): questions with
-a ``session_id`` are answered without context instead of failing, ``/readyz`` reports the store's
-health, and it recovers by itself once there is room again."""
+"""The state database (conversations and their context) on a full disk (a real, small tmpfs filled
+to the last byte): questions are answered without context and unrecorded instead of failing,
+``/readyz`` reports the problem, and it recovers by itself once there is room again."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _fill(folder: Path) -> Path:
     return filler
 
 
-def _ask(client: TestClient, question: str, session_id: str) -> dict[str, Any]:
+def _ask(client: TestClient, question: str, session_id: str | None) -> dict[str, Any]:
     response = client.post(ASK, json={"question": question, "session_id": session_id})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -62,35 +62,34 @@ def _ask(client: TestClient, question: str, session_id: str) -> dict[str, Any]:
 def test_a_full_disk_loses_context_not_answers(
     sample_index: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    db = small_disk / "sessions.sqlite"
-    with TestClient(create_app(Settings(index_dir=sample_index, session_db=db))) as client:
+    url = f"sqlite:///{small_disk / 'state.sqlite'}"
+    with TestClient(create_app(Settings(index_dir=sample_index, database_url=url))) as client:
         deadline = time.monotonic() + 120
         while client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, client.get("/readyz").text
             time.sleep(0.2)
         question, follow_up = "供应商对中标结果有异议，怎么提出质疑？", "那需要什么材料？"
         alone = client.post(ASK, json={"question": follow_up}).json()
-        _ask(client, question, "before")
-        in_context = _ask(client, follow_up, "before")
+        session = _ask(client, question, None)["session_id"]
+        in_context = _ask(client, follow_up, session)
         assert in_context["sources"] != alone["sources"]  # the store works: context is used
 
         filler = _fill(small_disk)
         caplog.clear()
-        for n in range(20):  # each new session needs new pages: the disk has none
-            _ask(client, question, f"full-{n}-" + "会话" * 60)
-            body = _ask(client, follow_up, f"full-{n}-" + "会话" * 60)
+        for _ in range(20):  # each new conversation needs new pages: the disk has none
+            first = _ask(client, question + "会话" * 60, None)
+            body = _ask(client, follow_up, first["session_id"])
             assert body["type"] in ("faq", "passage", "none")
         ready = client.get("/readyz")
         assert ready.status_code == 200
         report = ready.json()
         assert report["status"] == "degraded" and report["sessions"] == "不可用"
-        (problem,) = report["problems"]
-        assert "会话存储写入失败" in problem and "full" in problem
+        assert any("full" in p for p in report["problems"]), report
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-        assert len(errors) == 1, errors  # logged once, not per question
+        assert 1 <= len(errors) <= 2, errors  # once per failing part, not once per question
         assert all(r.exc_info is None for r in caplog.records)
 
-        filler.unlink()  # room again: the store recovers without a restart
-        _ask(client, question, "after")
-        assert _ask(client, follow_up, "after")["sources"] == in_context["sources"]
+        filler.unlink()  # room again: recording recovers without a restart
+        session = _ask(client, question, None)["session_id"]
+        assert _ask(client, follow_up, session)["sources"] == in_context["sources"]
         assert client.get("/readyz").json()["status"] == "ready"

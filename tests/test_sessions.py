@@ -1,57 +1,89 @@
-"""Conversation context stores: in memory, and in an SQLite file shared by server processes."""
+"""Conversation context stores: in memory, and in the database shared by server processes."""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 
-from service.sessions import (
-    MemorySessionStore,
-    SessionStore,
-    SqliteSessionStore,
-    Turn,
-    looks_like_follow_up,
-)
+from service.conversations import new_session_id
+from service.db.engine import get_database
+from service.db.migrate import upgrade
+from service.db.models import Conversation
+from service.sessions import DbSessionStore, MemorySessionStore, Turn, looks_like_follow_up
 
 
-def _write_from_another_process(path: str) -> None:
-    SqliteSessionStore(Path(path)).remember("s-child", Turn("契税的税率是多少", True))
+def _remember_from_another_process(url: str, session_id: str) -> None:
+    DbSessionStore(get_database(url)).remember(session_id, Turn("契税的税率是多少", True))
 
 
-def test_sqlite_sessions_are_shared_between_processes(tmp_path: Path) -> None:
-    db = tmp_path / "sessions.sqlite"
-    store = SqliteSessionStore(db)
-    store.remember("s1", Turn("供应商怎么提出质疑", True))
+def _issued(url: str) -> str:
+    """A conversation row, as /api/v1/ask creates one (the server issued its id)."""
+    database = get_database(url)
+    upgrade(database)
+    session_id = new_session_id()
+    with database.session() as db:
+        db.add(Conversation(id=session_id, channel="web"))
+    return session_id
+
+
+def test_db_sessions_are_shared_between_processes(database_url: str) -> None:
+    session_id = _issued(database_url)
+    store = DbSessionStore(get_database(database_url))
     process = multiprocessing.get_context("spawn").Process(
-        target=_write_from_another_process, args=(str(db),)
+        target=_remember_from_another_process, args=(database_url, session_id)
     )
     process.start()
     process.join(60)
     assert process.exitcode == 0
-    assert store.last("s-child") == Turn("契税的税率是多少", True)
-    assert SqliteSessionStore(db).last("s1") == Turn("供应商怎么提出质疑", True)
-    store.remember("s1", Turn("国库券的发行对象", False))
-    assert SqliteSessionStore(db).last("s1") == Turn("国库券的发行对象", False)
+    assert store.last(session_id) == Turn("契税的税率是多少", True)
+    store.remember(session_id, Turn("国库券的发行对象", False))
+    assert DbSessionStore(get_database(database_url)).last(session_id) == Turn(
+        "国库券的发行对象", False
+    )
     assert store.last("unknown") is None and store.last(None) is None
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda p: MemorySessionStore(ttl_seconds=0.2),
-        lambda p: SqliteSessionStore(p / "s.sqlite", ttl_seconds=0.2),
-    ],
-)
-def test_sessions_expire(tmp_path: Path, make: Callable[[Path], SessionStore]) -> None:
-    store = make(tmp_path)
-    store.remember("s", Turn("个税", True))
-    assert store.last("s") is not None
-    time.sleep(0.3)
-    assert store.last("s") is None
+def test_db_sessions_store_nothing_for_ids_never_issued(database_url: str) -> None:
+    _issued(database_url)
+    store = DbSessionStore(get_database(database_url))
+    store.remember("guessed", Turn("个税", True))
+    assert store.last("guessed") is None
+    with get_database(database_url).session() as db:
+        assert db.get(Conversation, "guessed") is None
+
+
+def test_db_sessions_persist_every_field_of_a_turn(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fields added to Turn later (e.g. clarification options) carry over."""
+
+    @dataclass(frozen=True)
+    class WiderTurn:
+        question: str
+        answered: bool
+        options: tuple[str, ...] = ()
+
+    monkeypatch.setattr("service.sessions.Turn", WiderTurn)
+    session_id = _issued(database_url)
+    store = DbSessionStore(get_database(database_url))
+    store.remember(session_id, WiderTurn("社保", False, ("养老保险", "医疗保险")))  # type: ignore[arg-type]
+    turn = store.last(session_id)
+    assert turn == WiderTurn("社保", False, ["养老保险", "医疗保险"])  # type: ignore[arg-type]
+
+
+def test_sessions_expire(database_url: str) -> None:
+    for store in (
+        MemorySessionStore(ttl_seconds=0.2),
+        DbSessionStore(get_database(database_url), ttl_seconds=0.2),
+    ):
+        session_id = _issued(database_url)
+        store.remember(session_id, Turn("个税", True))
+        assert store.last(session_id) is not None
+        time.sleep(0.3)
+        assert store.last(session_id) is None
 
 
 def test_memory_store_is_bounded() -> None:

@@ -1,0 +1,1 @@
+"""Staff accounts: roles, passwords, browser sessions with CSRF tokens, API tokens, audit log."""
