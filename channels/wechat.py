@@ -38,6 +38,7 @@ from channels.wechat_state import StateUnavailable, WechatState, open_state
 from channels.wechat_text import answer_text, split_text
 from service.config import Settings
 from service.delivery import Delivery
+from service.problems import Unavailable
 from service.schemas import MAX_QUESTION
 
 log = logging.getLogger("policyqa.wechat")
@@ -72,25 +73,17 @@ class NotReady(Exception):
 
 
 async def ask_service(app: FastAPI, *, question: str, openid: str) -> dict[str, Any]:
-    """The answer to a citizen's question as an AskResponse dict; the conversation is keyed by
-    the OpenID (follow-ups work; never shown to anyone else). When the conversation backend
-    (issue 8) lands, this body becomes ``await app.state.conversations.ask(question=question,
-    channel="wechat", session_key=openid)`` (recording, tickets and handoff included)."""
-    answerer = app.state.engine.answerer
-    if answerer is None:
-        raise NotReady
-    answer = await anyio.to_thread.run_sync(
-        lambda: answerer.ask(question, session_id=f"{NAME}:{openid}", channel=NAME)
-    )
-    return {
-        "answer_id": answer.answer_id,
-        "type": answer.type.value,
-        "answer": answer.answer,
-        "confidence": round(answer.confidence, 4),
-        "sources": [vars(s) for s in answer.sources],
-        "related": answer.related,
-        "handoff": answer.handoff,
-    }
+    """The answer to a citizen's question as an AskResponse dict, through the same path as
+    ``/api/v1/ask``: the conversation is keyed by the OpenID (recorded with channel ``wechat``,
+    follow-ups work, a request for a person opens a ticket, the bot is silent while one is open;
+    the OpenID is never shown to anyone else)."""
+    try:
+        answer: dict[str, Any] = await app.state.conversations.ask(
+            question=question, channel=NAME, session_key=openid
+        )
+    except Unavailable:
+        raise NotReady from None
+    return answer
 
 
 # ---- the channel ------------------------------------------------------------------------------

@@ -349,19 +349,6 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def complete_versions(out_dir: Path) -> list[str]:
-    """Names of the complete versions in the folder, newest first (partial builds left out).
-    Ordered by length, then name: right for fixed-width time stamps and for build numbers."""
-    versions = out_dir / VERSIONS
-    if not versions.is_dir():
-        return []
-    return sorted(
-        (p.name for p in versions.iterdir() if p.is_dir() and not p.name.endswith(_PARTIAL)),
-        key=lambda name: (len(name), name),
-        reverse=True,
-    )
-
-
 def load_index(out_dir: Path, *, version: str | None = None, verify: bool = True) -> LoadedIndex:
     """The version CURRENT names, or ``version`` (an older intact one, to fall back on)."""
     name = version or current_version(out_dir)

@@ -357,6 +357,32 @@ class Conversations:
 
     # ---- reading -----------------------------------------------------------------------------
 
+    async def get_answer(self, *, answer_id: str) -> dict[str, Any] | None:
+        """One recorded answer (the AskResponse body, with the masked ``question`` and
+        ``created_at``) for the printable page ``/answers/{answer_id}``; the answer id is a long
+        random capability. None when unknown or purged."""
+        return await anyio.to_thread.run_sync(lambda: self._get_answer(answer_id))
+
+    def _get_answer(self, answer_id: str) -> dict[str, Any] | None:
+        with self.database.session() as db:
+            record = db.get(AnswerRecord, answer_id)
+            if record is None:
+                return None
+            candidates = db.scalars(
+                select(Message)
+                .where(Message.conversation_id == record.conversation_id, Message.role == "bot")
+                .order_by(Message.id.desc())
+                .limit(200)
+            )
+            for message in candidates:
+                if message.answer and message.answer.get("answer_id") == answer_id:
+                    return {
+                        **message.answer,
+                        "question": record.question,
+                        "created_at": iso(record.created_at),
+                    }
+        return None
+
     def exists(self, session_id: str) -> bool:
         with self.database.session() as db:
             conversation = db.get(Conversation, session_id)

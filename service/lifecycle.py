@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from indexer.store import complete_versions, current_version
+from indexer.store import current_version, version_names
 from service.answering import Answerer
 from service.config import Settings
 from service.db.engine import get_database
@@ -141,7 +141,7 @@ class Engine:
             self.answerer, self.error, self.fallback = answerer, None, None
             log.info("index version %s loaded", answerer.index.version)
             return True
-        for older in complete_versions(index_dir):
+        for older in reversed(version_names(index_dir)):
             if older == current:
                 continue
             try:

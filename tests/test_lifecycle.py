@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer.store import VERSIONS, complete_versions, current_version
+from indexer.store import VERSIONS, current_version, version_names
 from service import lifecycle
 from service.app import create_app
 from service.config import Settings
@@ -47,7 +47,7 @@ def two_versions(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert run_cli("index", str(knowledge), "--out", str(index), "--quiet").returncode == 0
     (knowledge / "faq" / "国库券.yaml").write_text(FAQ, "utf-8")
     assert run_cli("index", str(knowledge), "--out", str(index), "--quiet").returncode == 0
-    assert len(complete_versions(index)) == 2
+    assert len(version_names(index)[::-1]) == 2
     return index
 
 
@@ -68,7 +68,7 @@ def test_damaged_current_version_falls_back_to_the_newest_intact_one(
     two_versions: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     index = _copy(two_versions, tmp_path)
-    newer, older = complete_versions(index)
+    newer, older = version_names(index)[::-1]
     assert current_version(index) == newer
     _damage(index, newer)
     caplog.set_level(logging.INFO, logger="policyqa")
@@ -109,7 +109,7 @@ def test_no_loadable_index_answers_503_with_the_reason_and_retries(
 
 def test_every_version_damaged_is_explained(two_versions: Path, tmp_path: Path) -> None:
     index = _copy(two_versions, tmp_path)
-    for version in complete_versions(index):
+    for version in version_names(index)[::-1]:
         _damage(index, version, "faq_vectors.npy")
     with TestClient(create_app(Settings(index_dir=index, reload_seconds=0.5))) as client:
         _wait_for(client, lambda r: "加载失败" in r.text)
@@ -121,7 +121,7 @@ def test_a_bad_new_version_is_reported_while_the_good_one_serves(
     two_versions: Path, tmp_path: Path
 ) -> None:
     index = _copy(two_versions, tmp_path)
-    newer, older = complete_versions(index)
+    newer, older = version_names(index)[::-1]
     (index / "CURRENT").write_text(older + "\n")
     with TestClient(create_app(Settings(index_dir=index, reload_seconds=0.2))) as client:
         ready = _wait_for(client, lambda r: r.status_code == 200)
