@@ -31,7 +31,11 @@ class Part:
 
 def merge_windows(windows: list[str]) -> str:
     """Joins overlapping windows: each window's longest prefix that ends the text so far is the
-    overlap with the previous window."""
+    overlap with the previous window. The rows of a table (``indexer/tables.py``: each chunk is
+    the header line and one row) become the header once, then one row a line."""
+    firsts = {w.split("\n", 1)[0] for w in windows}
+    if len(windows) > 1 and len(firsts) == 1 and all("\n" in w for w in windows):
+        return "\n".join([firsts.pop(), *(w.split("\n", 1)[1] for w in windows)])
     text = windows[0]
     for window in windows[1:]:
         overlap = next(

@@ -78,5 +78,7 @@ def test_ask_json_is_the_http_response_body(sample_index: Path) -> None:
         "sources",
         "related",
         "handoff",
+        "session_id",
     }
+    assert body["session_id"] == ""  # one question on the command line: no conversation
     assert body["type"] == "faq" and body["sources"][0]["doc_id"] == "个人所得税法-2018"
