@@ -13,7 +13,7 @@ R@1, R@10 and MRR@10 of
   each chunk). The query is tokenised as written (no synonym expansion).
 - dense-only: cosine of the USE v3 embedding of the query as written with every FAQ question row
   (an entry scores its best row) or every chunk vector.
-- the service: ``Answerer.ask(..., rank_all=True)`` through ``policyqa.evaluation.run`` on the
+- the service: ``Answerer.ask_traced`` through ``policyqa.evaluation.run`` on the
   same index, with its in-scope answer rate and its decline rate on ``oos-lcqmc-dev`` (each set is
   loaded together with the out-of-scope set, which adds queries but no documents).
 
@@ -46,7 +46,8 @@ from indexer.keyword import KeywordIndex
 from indexer.store import LoadedIndex, load_index
 from indexer.tokenize import tokenize
 from policyqa.evaluation.dataset import Dataset, Query, load_datasets
-from policyqa.evaluation.run import Outcome, run_queries, summarise
+from policyqa.evaluation.metrics import IN_SCOPE_RATES
+from policyqa.evaluation.run import run_queries, summarise
 from service.answering import Answer, Answerer
 from service.tuning import DEFAULT_TUNING, Tuning
 
@@ -162,32 +163,14 @@ def build_progress(label: str) -> Callable[[str, int, int], None]:
     return progress
 
 
-def answer_quality(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
-    """Of the in-scope questions: answered with a right top-1 (FAQ entry or excerpt), answered
-    with a wrong one (an answer shown that does not answer the question), not answered."""
-    ranked = [o for o in outcomes if o.kind != "oos"]
-    if not ranked:
-        return {"answered_right": None, "answered_wrong": None}
-    right = sum(o.answered and o.rank == 1 for o in ranked)
-    wrong = sum(o.answered and o.rank != 1 for o in ranked)
-    return {
-        "answered_right": round(right / len(ranked), 4),
-        "answered_wrong": round(wrong / len(ranked), 4),
-    }
-
-
 def service_rates(answerer: Answerer, ds: Dataset) -> dict[str, Any]:
-    outcomes = run_queries(answerer, ds)
-    summary = summarise(outcomes, 0.0)
-    return {
-        "in_scope_answer_rate": summary["in_scope_answer_rate"],
-        **answer_quality(outcomes),
-        "out_of_scope_decline_rate": summary["out_of_scope_decline_rate"],
-    }
+    summary = summarise(run_queries(answerer, ds), 0.0)
+    keys = ("in_scope_answer_rate", *IN_SCOPE_RATES, "out_of_scope_decline_rate")
+    return {key: summary[key] for key in keys}
 
 
 def oos_on_sample(answerer: Answerer, queries: list[Query]) -> dict[str, Any]:
-    answers: list[Answer] = [answerer.ask(q.query, rank_all=True) for q in queries]
+    answers: list[Answer] = [answerer.ask(q.query) for q in queries]
     answered = [(q.query, a) for q, a in zip(queries, answers, strict=True) if a.answered]
     return {
         "queries": len(queries),
@@ -258,7 +241,7 @@ def evaluate_set(
     log(f"{name}: asking the service {len(ds.queries)} questions")
     started = time.perf_counter()
     outcomes = run_queries(answerer, ds)
-    service = {**summarise(outcomes, index_seconds), **answer_quality(outcomes)}
+    service = summarise(outcomes, index_seconds)
     service_seconds = time.perf_counter() - started
 
     in_scope = [q for q in ds.queries if q.relevant]

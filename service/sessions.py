@@ -31,6 +31,8 @@ MAX_SESSION_ID = 128
 class Turn:
     question: str  # the effective (possibly combined) question, normalised
     answered: bool
+    # A clarification's options ("faq:<id>" or "chunk:<id>"), which the next message may pick.
+    options: tuple[str, ...] = ()
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -77,7 +79,7 @@ class SqliteSessionStore:
 
     _SCHEMA = (
         "CREATE TABLE IF NOT EXISTS turns (session_id TEXT PRIMARY KEY, question TEXT NOT NULL,"
-        " answered INTEGER NOT NULL, seen REAL NOT NULL)"
+        " answered INTEGER NOT NULL, seen REAL NOT NULL, options TEXT NOT NULL DEFAULT '')"
     )
 
     def __init__(
@@ -89,6 +91,9 @@ class SqliteSessionStore:
         with self._db() as db:
             db.execute(self._SCHEMA)
             db.execute("CREATE INDEX IF NOT EXISTS turns_seen ON turns (seen)")
+            columns = {row[1] for row in db.execute("PRAGMA table_info(turns)")}
+            if "options" not in columns:  # a file written before clarifications existed
+                db.execute("ALTER TABLE turns ADD COLUMN options TEXT NOT NULL DEFAULT ''")
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -105,22 +110,24 @@ class SqliteSessionStore:
         row = (
             self._db()
             .execute(
-                "SELECT question, answered, seen FROM turns WHERE session_id = ?", (session_id,)
+                "SELECT question, answered, seen, options FROM turns WHERE session_id = ?",
+                (session_id,),
             )
             .fetchone()
         )
         if row is None or time.time() - row[2] > self.ttl:
             return None
-        return Turn(row[0], bool(row[1]))
+        return Turn(row[0], bool(row[1]), tuple(row[3].split("\n")) if row[3] else ())
 
     def remember(self, session_id: str | None, turn: Turn) -> None:
         if not session_id:
             return
         db = self._db()
         db.execute(
-            "INSERT INTO turns VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET "
-            "question = excluded.question, answered = excluded.answered, seen = excluded.seen",
-            (session_id, turn.question, int(turn.answered), time.time()),
+            "INSERT INTO turns (session_id, question, answered, seen, options) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id) DO UPDATE SET question = excluded.question,"
+            " answered = excluded.answered, seen = excluded.seen, options = excluded.options",
+            (session_id, turn.question, int(turn.answered), time.time(), "\n".join(turn.options)),
         )
         self._writes += 1
         if self._writes % 1000 == 0:  # now and then: drop expired sessions, bound the table
