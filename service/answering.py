@@ -73,6 +73,7 @@ class Trace:
     passage_signals: dict[str, float] = field(default_factory=dict)
     passage_options: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, excerpt)
     probabilities: dict[str, float] = field(default_factory=dict)
+    admitted: dict[str, bool] = field(default_factory=dict)  # passed the in-domain gate
 
 
 def _new_id() -> str:
@@ -150,32 +151,38 @@ class Answerer:
         query = prepare(text, self.encode)
         faq = self.faqs.match(query)
         passages = self.passages.search(query)
-        d = self.decision
         faq_in = bool(faq.hits) and faq.confidence >= ACCEPT
         passage_in = bool(passages.hits) and passages.confidence >= ACCEPT
-        p_faq = d.probability("faq.right", faq.signals) if faq_in else 0.0
-        p_passage = d.probability("passage.right", passages.signals) if passage_in else 0.0
-        o_faq = d.probability("faq.options", faq.signals) if faq_in else 0.0
-        o_passage = d.probability("passage.options", passages.signals) if passage_in else 0.0
+        p = {
+            name: self.decision.probability(name, result.signals) if admitted else 0.0
+            for name, result, admitted in (
+                ("faq.right", faq, faq_in),
+                ("faq.options", faq, faq_in),
+                ("passage.right", passages, passage_in),
+                ("passage.options", passages, passage_in),
+            )
+        }
+        choice = self.decision.choose(p)
         passage_options = self._passage_options(passages)
         options: tuple[str, ...] = ()
-        if max(p_faq, p_passage) >= d.answer_at and p_faq >= p_passage:
+        if choice == "faq":
             top = faq.hits[0].entry
-            answer = self._faq_answer(query, top, p_faq, self._related(faq, exclude=top.id))
+            related = self._related(faq, exclude=top.id)
+            answer = self._faq_answer(query, top, p["faq.right"], related)
             shown = [("faq", faq.hits[0].entry.id, "")]
-        elif max(p_faq, p_passage) >= d.answer_at:
-            answer = self._passage_answer(query, passages.hits, p_passage, self._related(faq))
+        elif choice == "passage":
+            related = self._related(faq)
+            answer = self._passage_answer(query, passages.hits, p["passage.right"], related)
             shown = [("passage", passages.hits[0].chunk.doc_id, passages.hits[0].chunk.text)]
-        elif max(o_faq, o_passage) >= d.clarify_at and o_faq >= o_passage:
+        elif choice == "clarify.faq":
             entries = [h.entry for h in faq.hits[:OPTIONS]]
             options = tuple(f"faq:{e.id}" for e in entries)
-            answer = self._clarify([e.question for e in entries], o_faq)
+            answer = self._clarify([e.question for e in entries], p["faq.options"])
             shown = [("faq", e.id, "") for e in entries]
-        elif max(o_faq, o_passage) >= d.clarify_at:
+        elif choice == "clarify.passage":
             options = tuple(f"chunk:{h.chunk.id}" for h in passage_options)
-            answer = self._clarify(
-                [self._label(h.meta, h.chunk) for h in passage_options], o_passage
-            )
+            labels = [self._label(h.meta, h.chunk) for h in passage_options]
+            answer = self._clarify(labels, p["passage.options"])
             shown = [("passage", h.chunk.doc_id, h.chunk.text) for h in passage_options]
         else:
             answer = self._decline(faq, max(faq.confidence, passages.confidence))
@@ -187,12 +194,8 @@ class Answerer:
             trace.shown = shown
             trace.faq_signals = dict(faq.signals, confidence=faq.confidence)
             trace.passage_signals = dict(passages.signals, confidence=passages.confidence)
-            trace.probabilities = {
-                "faq.right": p_faq,
-                "passage.right": p_passage,
-                "faq.options": o_faq,
-                "passage.options": o_passage,
-            }
+            trace.probabilities = p
+            trace.admitted = {"faq": faq_in, "passage": passage_in}
         return answer, options
 
     def _decline(self, faq: FaqResult, confidence: float) -> Answer:

@@ -81,6 +81,15 @@ class DecisionModel:
     def probability(self, model: str, signals: Mapping[str, float]) -> float:
         return self.models[model].probability(signals)
 
+    def choose(self, p: Mapping[str, float]) -> str:
+        """``p``: the four MODELS' probabilities (0 for a ranking the in-domain gate refused).
+        One of "faq", "passage" (answer with it), "clarify.faq", "clarify.passage", "decline"."""
+        if max(p["faq.right"], p["passage.right"]) >= self.answer_at:
+            return "faq" if p["faq.right"] >= p["passage.right"] else "passage"
+        if max(p["faq.options"], p["passage.options"]) >= self.clarify_at:
+            return "clarify.faq" if p["faq.options"] >= p["passage.options"] else "clarify.passage"
+        return "decline"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
