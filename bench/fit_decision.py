@@ -114,26 +114,35 @@ def collect(answerer: Answerer, queries: Sequence[Query], set_name: str) -> list
     return rows
 
 
-def collect_all(eval_dir: Path, work: Path, encoder_spec: str) -> list[dict[str, Any]]:
+def collect_all(
+    eval_dir: Path, work: Path, encoder_spec: str, done: dict[str, list[dict[str, Any]]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Rows per set; sets already in ``done`` (the --rows cache) are not asked again."""
     encoder = CachingEncoder(make_encoder(encoder_spec))
-    rows: list[dict[str, Any]] = []
+    rows = dict(done)
+
+    def ask(answerer: Answerer, queries: Sequence[Query], name: str) -> None:
+        if name not in rows:
+            log(f"{name}: asking {len(queries)} questions")
+            rows[name] = collect(answerer, queries, name)
+
     for name in (FAQ_SET, PASSAGE_SET):
+        wanted = [name] + (["neighbours@policy-ncpqa-dev"] if name == PASSAGE_SET else [])
+        if all(w in rows for w in wanted):
+            continue
         ds: Dataset = load_datasets([eval_dir / name, eval_dir / OOS_SET])
         log(f"{name}: indexing into {work / name} (vectors of an earlier run are re-used)")
         build_from(ds.knowledge, work / name, encoder=encoder)
         answerer = Answerer(load_index(work / name), encoder, decision=NEUTRAL)
-        log(f"{name}: asking {len(ds.queries)} questions")
-        rows += collect(answerer, ds.queries, name)
+        ask(answerer, ds.queries, name)
         if name == PASSAGE_SET:
-            neighbours = neighbour_queries(eval_dir)
-            log(f"neighbours against {name}: asking {len(neighbours)} questions")
-            rows += collect(answerer, neighbours, "neighbours@policy-ncpqa-dev")
-    log(f"sample knowledge: indexing {REPO / 'knowledge'} into {work / 'sample-knowledge'}")
-    build_index(REPO / "knowledge", work / "sample-knowledge", encoder=encoder)
-    answerer = Answerer(load_index(work / "sample-knowledge"), encoder, decision=NEUTRAL)
-    oos = load_datasets([eval_dir / OOS_SET]).queries
-    rows += collect(answerer, oos, "oos@sample")
-    rows += collect(answerer, neighbour_queries(eval_dir, limit=200), "neighbours@sample")
+            ask(answerer, neighbour_queries(eval_dir), "neighbours@policy-ncpqa-dev")
+    if "oos@sample" not in rows or "neighbours@sample" not in rows:
+        log(f"sample knowledge: indexing {REPO / 'knowledge'} into {work / 'sample-knowledge'}")
+        build_index(REPO / "knowledge", work / "sample-knowledge", encoder=encoder)
+        answerer = Answerer(load_index(work / "sample-knowledge"), encoder, decision=NEUTRAL)
+        ask(answerer, load_datasets([eval_dir / OOS_SET]).queries, "oos@sample")
+        ask(answerer, neighbour_queries(eval_dir, limit=200), "neighbours@sample")
     return rows
 
 
@@ -306,7 +315,9 @@ def print_report(result: dict[str, Any]) -> None:
             print(f"{name:<30}{label:<10}{cells}{oos:>22}")
     print("(faq-bq-dev, policy-ncpqa-dev: each with oos-lcqmc-dev, decision figures out-of-fold)")
     for fold in result["folds"]:
-        print(f"  fold {fold['fold']}: answer at {fold['answer_at']}, clarify at {fold['clarify_at']}")
+        print(
+            f"  fold {fold['fold']}: answer at {fold['answer_at']}, clarify at {fold['clarify_at']}"
+        )
     final = result["final"]
     print(f"final (all folds): answer at {final['answer_at']}, clarify at {final['clarify_at']}")
 
@@ -327,15 +338,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"error: {eval_dir} lacks {', '.join(missing)} (see --eval-dir)")
         return 2
     started = time.perf_counter()
+    done: dict[str, list[dict[str, Any]]] = {}
     if args.rows and args.rows.is_file():
         log(f"signals read from {args.rows}")
-        rows = json.loads(args.rows.read_text("utf-8"))
-    else:
-        with tempfile.TemporaryDirectory(prefix="policyqa-fit-") as tmp:
-            work = args.cache_dir.resolve() if args.cache_dir else Path(tmp)
-            rows = collect_all(eval_dir, work, args.encoder)
-        if args.rows:
-            args.rows.write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+        done = json.loads(args.rows.read_text("utf-8"))
+    with tempfile.TemporaryDirectory(prefix="policyqa-fit-") as tmp:
+        work = args.cache_dir.resolve() if args.cache_dir else Path(tmp)
+        per_set = collect_all(eval_dir, work, args.encoder, done)
+    if args.rows:
+        args.rows.write_text(json.dumps(per_set, ensure_ascii=False), "utf-8")
+    rows = [row for name in sorted(per_set) for row in per_set[name]]
     result, final = report(rows, args.folds)
     result.update(
         date=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -344,9 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds=round(time.perf_counter() - started, 1),
     )
     if args.write:
-        figures = {
-            name: f["decision"] for name, f in result["figures"].items() if name != "how"
-        }
+        figures = {name: f["decision"] for name, f in result["figures"].items() if name != "how"}
         note = (
             f"bench/fit_decision.py, {result['date'][:10]}, {args.folds}-fold; out-of-sample: "
             + json.dumps(figures, ensure_ascii=False)

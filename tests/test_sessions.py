@@ -76,3 +76,23 @@ def test_memory_store_is_bounded() -> None:
 )
 def test_follow_up_cues(text: str, expected: bool) -> None:
     assert looks_like_follow_up(text) is expected
+
+
+def test_clarification_options_are_kept_and_old_files_are_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:  # a file written before clarifications existed
+        old.execute(
+            "CREATE TABLE turns (session_id TEXT PRIMARY KEY, question TEXT NOT NULL,"
+            " answered INTEGER NOT NULL, seen REAL NOT NULL)"
+        )
+        old.execute("INSERT INTO turns VALUES ('s0', '契税', 1, ?)", (time.time(),))
+    store = SqliteSessionStore(db)
+    assert store.last("s0") == Turn("契税", True)
+    turn = Turn("个税税率", False, ("faq:gs-shuilv", "chunk:123"))
+    store.remember("s1", turn)
+    assert SqliteSessionStore(db).last("s1") == turn
+    memory = MemorySessionStore()
+    memory.remember("s1", turn)
+    assert memory.last("s1") == turn
