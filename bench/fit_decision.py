@@ -10,7 +10,8 @@ k-fold cross-validation so that the figures it prints are out-of-sample.
    k−1 folds and the decision is applied to the held-out fold. Thresholds: among those that keep,
    on the training folds of each set, answered_wrong ≤ 0.45 × the neutral decision's and
    answered_right + clarified_right ≥ the neutral decision's answered_right, and out-of-scope
-   declined ≥ 0.95, the one with the most right answers and clarifications minus wrong answers.
+   declined ≥ 0.95, the one with the highest utility: right answer 1, right clarification 0.5,
+   wrong answer −1, clarification without the answer among its options −0.25, decline 0.
 3. Prints the out-of-sample citizen-view rates beside the neutral decision's; the neighbouring-
    domain set (bench/neighbours.py: faq-bq-dev's bank questions against the policy corpus, and
    hand-written ones) and oos-lcqmc-dev against the shipped sample knowledge, with the final model.
@@ -39,7 +40,7 @@ from indexer.store import load_index
 from policyqa.evaluation.calibration import fit_logistic, folds
 from policyqa.evaluation.dataset import Dataset, Query, load_datasets
 from policyqa.evaluation.metrics import is_relevant
-from service.answering import Answerer, Trace
+from service.answering import EXACT, Answerer, Trace
 from service.decision import MODELS, DecisionModel, Logistic, save_decision
 
 FAQ_SET, PASSAGE_SET, OOS_SET = "faq-bq-dev", "policy-ncpqa-dev", "oos-lcqmc-dev"
@@ -136,7 +137,7 @@ def collect_all(
         answerer = Answerer(load_index(work / name), encoder, decision=NEUTRAL)
         ask(answerer, ds.queries, name)
         if name == PASSAGE_SET:
-            ask(answerer, neighbour_queries(eval_dir), "neighbours@policy-ncpqa-dev")
+            ask(answerer, neighbour_queries(eval_dir, limit=300), "neighbours@policy-ncpqa-dev")
     if "oos@sample" not in rows or "neighbours@sample" not in rows:
         log(f"sample knowledge: indexing {REPO / 'knowledge'} into {work / 'sample-knowledge'}")
         build_index(REPO / "knowledge", work / "sample-knowledge", encoder=encoder)
@@ -159,6 +160,9 @@ def fit_models(rows: Sequence[dict[str, Any]]) -> dict[str, Logistic]:
     for name in MODELS:
         kind = name.split(".")[0]
         admitted = [r for r in rows if r["admitted"][kind]]
+        if not admitted:  # no such ranking in the data: answer whatever the gate admits
+            models[name] = NEUTRAL.models[name]
+            continue
         labels = np.array([r["labels"][name] for r in admitted], dtype=np.float64)
         models[name] = fit_logistic(matrix(admitted, kind), labels, FEATURES[kind])
     return models
@@ -173,6 +177,10 @@ def probabilities(models: dict[str, Logistic], rows: Sequence[dict[str, Any]]) -
         for i, r in enumerate(rows):
             if r["admitted"][kind]:
                 out[i, j] = model.probability(r[kind])
+    # The service's rule for a curated question asked as written (service/answering.py).
+    for i, r in enumerate(rows):
+        if r["admitted"]["faq"] and r["faq"].get("dense", 0.0) >= EXACT:
+            out[i, 0] = max(out[i, 0], r["faq"]["dense"])
     return out
 
 
@@ -221,6 +229,8 @@ def choose_thresholds(
     limits = {}
     for name in (FAQ_SET, PASSAGE_SET):
         m = (sets == name) & in_scope
+        if not m.any():
+            continue
         limits[name] = (
             WRONG_SHARE * float((neutral[m] == 2).mean()),
             float((neutral[m] == 1).mean()),
@@ -233,9 +243,9 @@ def choose_thresholds(
             for name, (wrong_max, good_min) in limits.items():
                 m = (sets == name) & in_scope
                 right, wrong = float((v[m] == 1).mean()), float((v[m] == 2).mean())
-                good = right + float((v[m] == 3).mean())
-                feasible &= wrong <= wrong_max and good >= good_min
-                score += good - wrong
+                clarified_right, clarified_wrong = (float((v[m] == c).mean()) for c in (3, 4))
+                feasible &= wrong <= wrong_max and right + clarified_right >= good_min
+                score += right + 0.5 * clarified_right - wrong - 0.25 * clarified_wrong
             oos = ~in_scope
             feasible &= float((v[oos] == 0).mean()) >= 0.95
             key = (float(feasible), score, float(a), float(c))
@@ -274,7 +284,8 @@ def report(rows: list[dict[str, Any]], k: int) -> tuple[dict[str, Any], Decision
     final = DecisionModel(models, a, c, "")
     result: dict[str, Any] = {"folds": chosen, "final": {"answer_at": a, "clarify_at": c, **info}}
     figures: dict[str, Any] = {}
-    for name in (FAQ_SET, PASSAGE_SET, *sorted({r["set"] for r in extra})):
+    present = [n for n in (FAQ_SET, PASSAGE_SET) if any(r["set"] == n for r in rows)]
+    for name in (*present, *sorted({r["set"] for r in extra})):
         part = [i for i, r in enumerate(rows) if r["set"] == name]
         sub = [rows[i] for i in part]
         labels = label_matrix(sub)

@@ -30,7 +30,10 @@ from service.tuning import DEFAULT_TUNING, Tuning
 ACCEPT = 0.5  # in-domain confidence a ranking needs before it may be answered or offered
 FOLLOW_UP_CONTEXT = 80  # characters of the previous question carried into a follow-up
 OPTIONS = 3  # options of a clarification
-PLAUSIBLE = 0.1  # FAQ confidence below which a declined question gets no suggestions
+PLAUSIBLE = 0.1
+# Cosine at which the question is one of an FAQ entry's own curated questions or variants, asked
+# as written: that match is right by definition, whatever the models estimate.
+EXACT = 0.99  # FAQ confidence below which a declined question gets no suggestions
 _CHOICE = re.compile(r"^(?:第|选|选择)?([1-3一二三])(?:个|项|条)?$")
 _NUMERALS = {"一": 1, "二": 2, "三": 3}
 
@@ -162,6 +165,8 @@ class Answerer:
                 ("passage.options", passages, passage_in),
             )
         }
+        if faq_in and faq.signals.get("dense", 0.0) >= EXACT:
+            p["faq.right"] = max(p["faq.right"], faq.signals["dense"])
         choice = self.decision.choose(p)
         passage_options = self._passage_options(passages)
         options: tuple[str, ...] = ()
