@@ -102,6 +102,12 @@ class Answerer:
         self.passages = PassageRetriever(index, tuning)
         self.metas = {doc_id: record.meta for doc_id, record in index.documents.items()}
         self.chunk_row = {chunk.id: row for row, chunk in enumerate(self.passages.chunks)}
+        # Every curated question and variant as written (without punctuation) → its entry.
+        self.curated = {
+            strip_punctuation(normalize(q)): entry.id
+            for entry in index.faqs.values()
+            for q in entry.questions
+        }
         self.interpretations: dict[str, list[str]] = {}
         for meta in self.metas.values():
             if meta.kind == Kind.INTERPRETATION and meta.interprets:
@@ -165,8 +171,9 @@ class Answerer:
                 ("passage.options", passages, passage_in),
             )
         }
-        if faq_in and faq.signals.get("dense", 0.0) >= EXACT:
-            p["faq.right"] = max(p["faq.right"], faq.signals["dense"])
+        asked = self.curated.get(strip_punctuation(query.text))
+        if faq_in and (faq.signals.get("dense", 0.0) >= EXACT or asked == faq.hits[0].entry.id):
+            p["faq.right"] = max(p["faq.right"], faq.signals.get("dense", 0.0), 0.99)
         choice = self.decision.choose(p)
         passage_options = self._passage_options(passages)
         options: tuple[str, ...] = ()
@@ -190,7 +197,7 @@ class Answerer:
             answer = self._clarify(labels, p["passage.options"])
             shown = [("passage", h.chunk.doc_id, h.chunk.text) for h in passage_options]
         else:
-            answer = self._decline(faq, max(faq.confidence, passages.confidence))
+            answer = self._decline(faq, max(faq.confidence, passages.confidence), max(p.values()))
             shown = []
         if trace is not None:
             trace.faq_ranking = [hit.entry.id for hit in faq.hits]
@@ -203,10 +210,10 @@ class Answerer:
             trace.admitted = {"faq": faq_in, "passage": passage_in}
         return answer, options
 
-    def _decline(self, faq: FaqResult, confidence: float) -> Answer:
+    def _decline(self, faq: FaqResult, in_domain: float, confidence: float) -> Answer:
         """No guess. Suggestions and a person only when the question is near the window's topics;
         an off-topic question (the weather, a joke) is told what the window is for."""
-        if faq.confidence < PLAUSIBLE and confidence < PLAUSIBLE:
+        if faq.confidence < PLAUSIBLE and in_domain < PLAUSIBLE:
             return Answer(_new_id(), AnswerType.NONE, replies.OFF_TOPIC, confidence)
         related = self._related(faq) if faq.confidence >= PLAUSIBLE else []
         return Answer(

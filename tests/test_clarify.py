@@ -15,7 +15,7 @@ from service.config import Settings
 from tests.conftest import run_cli
 
 # Close to several FAQ entries / articles at once: the service asks which one is meant.
-AMBIGUOUS = "AMBIGUOUS_QUESTION"
+AMBIGUOUS = "税率"
 
 
 @pytest.fixture(scope="module")
