@@ -61,7 +61,7 @@ def test_clarification_offers_options_and_a_number_answers_it(client: TestClient
 
 
 def test_no_clarification_for_a_complaint_or_a_person(client: TestClient) -> None:
-    ask(client, AMBIGUOUS, "c4")
+    assert ask(client, AMBIGUOUS, "c4")["type"] == "clarify"
     complaint = ask(client, "我要投诉你们的工作人员态度恶劣", "c4")
     assert complaint["type"] == "handoff" and complaint["handoff"] and not complaint["related"]
     person = ask(client, "转人工", "c5")

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from policyqa.evaluation.metrics import IN_SCOPE_RATES
 from tests.conftest import KNOWLEDGE, SHARED, run_cli
 
 EVAL = SHARED / "eval"
@@ -295,6 +296,10 @@ def test_eval_rejects_bad_datasets(tmp_path: Path) -> None:
 
 # Baselines of ../shared/eval/README.md (best of BM25, dense and RRF for each task).
 BASELINE = {"faq-bq-dev": (0.206, 0.328), "policy-ncpqa-dev": (0.458, 0.569)}
+# Recorded with the shipped decision (0.0388 / 0.3983 and 0.1997 / 0.5734), small slack:
+# (answered_wrong at most, answered_right + clarified_right at least). Before the decision:
+# answered_wrong 0.711 / 0.446, answered_right 0.215 / 0.511.
+RECORDED = {"faq-bq-dev": (0.045, 0.39), "policy-ncpqa-dev": (0.21, 0.565)}
 
 
 @pytest.mark.eval
@@ -310,4 +315,13 @@ def test_dev_sets_beat_the_baselines_and_decline_out_of_scope(dataset: str) -> N
     r1, mrr = BASELINE[dataset]
     assert report["recall@1"] > r1 and report["mrr@10"] > mrr, report
     assert report["out_of_scope_decline_rate"] >= 0.95, report
-    assert report["in_scope_answer_rate"] >= 0.85, report
+    # What a citizen sees (issue 12), with the shipped decision (service/data/decision.json,
+    # fitted on these sets: the out-of-sample figures are in docs/retrieval.md). Recorded
+    # 2026-11-28; today's (before the decision) answered_wrong and answered_right in comments.
+    wrong_max, good_min = RECORDED[dataset]
+    assert report["answered_wrong"] <= wrong_max, report
+    assert report["answered_right"] + report["clarified_right"] >= good_min, report
+    assert report["out_of_scope_declined"] >= 0.95, report
+    assert report["out_of_scope_answered"] <= 0.02, report
+    in_scope = sum(report[k] for k in IN_SCOPE_RATES)
+    assert in_scope == pytest.approx(1.0, abs=1e-3), report
