@@ -274,13 +274,19 @@ def test_eval_prints_one_json_object(small_dataset: Path) -> None:
         "out_of_scope_decline_rate",
         "latency_ms",
         "index_seconds",
+        *IN_SCOPE_RATES,
+        "out_of_scope_answered",
+        "out_of_scope_clarified",
+        "out_of_scope_declined",
     ):
         assert key in report
     assert report["queries"] == 6
     assert set(report["latency_ms"]) >= {"p50", "p99"}
     assert report["recall@10"] >= 0.75 and report["mrr@10"] > 0.5
     assert report["out_of_scope_decline_rate"] == 1.0
-    assert report["in_scope_answer_rate"] >= 0.75
+    # Every in-scope question is answered right or offered its answer among the options.
+    assert report["answered_right"] + report["clarified_right"] >= 0.75, report
+    assert report["answered_wrong"] == 0.0 and report["out_of_scope_declined"] == 1.0, report
 
 
 def test_eval_rejects_bad_datasets(tmp_path: Path) -> None:
