@@ -192,7 +192,10 @@ def verdicts(p: np.ndarray, labels: np.ndarray, answer_at: float, clarify_at: fl
     answer = np.maximum(faq_r, pas_r) >= answer_at
     answer_right = np.where(faq_r >= pas_r, labels[:, 0], labels[:, 2])
     clarify = ~answer & (np.maximum(faq_o, pas_o) >= clarify_at)
-    clarify_right = np.where(faq_o >= pas_o, labels[:, 1], labels[:, 3])
+    faq_first = (faq_o >= clarify_at) & (
+        (pas_o < clarify_at) | (faq_r > pas_r) | ((faq_r == pas_r) & (faq_o >= pas_o))
+    )
+    clarify_right = np.where(faq_first, labels[:, 1], labels[:, 3])
     out = np.zeros(len(p), dtype=np.int64)
     out[answer] = np.where(answer_right[answer], 1, 2)
     out[clarify] = np.where(clarify_right[clarify], 3, 4)

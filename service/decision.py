@@ -86,8 +86,12 @@ class DecisionModel:
         One of "faq", "passage" (answer with it), "clarify.faq", "clarify.passage", "decline"."""
         if max(p["faq.right"], p["passage.right"]) >= self.answer_at:
             return "faq" if p["faq.right"] >= p["passage.right"] else "passage"
-        if max(p["faq.options"], p["passage.options"]) >= self.clarify_at:
-            return "clarify.faq" if p["faq.options"] >= p["passage.options"] else "clarify.passage"
+        # Clarify with the options of the ranking more likely right (an FAQ about another tax
+        # is not offered over the articles of the asked one), if its options are likely enough.
+        kinds = [k for k in ("faq", "passage") if p[f"{k}.options"] >= self.clarify_at]
+        if kinds:
+            best = max(kinds, key=lambda k: (p[f"{k}.right"], p[f"{k}.options"]))
+            return f"clarify.{best}"
         return "decline"
 
     def to_json(self) -> dict[str, Any]:

@@ -122,6 +122,12 @@ def test_decision_choices() -> None:
         d.choose({**p, "faq.right": 0.5, "passage.right": 0.5, "passage.options": 0.95})
         == "clarify.passage"
     )
+    # Clarify with the ranking more likely right, when its options are likely enough.
+    assert d.choose({**p, "faq.right": 0.2, "passage.right": 0.35}) == "clarify.passage"
+    assert (
+        d.choose({**p, "faq.right": 0.2, "passage.right": 0.35, "passage.options": 0.3})
+        == "clarify.faq"
+    )
     assert d.choose(dict.fromkeys(MODELS, 0.3)) == "decline"
 
 
