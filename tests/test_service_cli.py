@@ -284,9 +284,11 @@ def test_eval_prints_one_json_object(small_dataset: Path) -> None:
     assert set(report["latency_ms"]) >= {"p50", "p99"}
     assert report["recall@10"] >= 0.75 and report["mrr@10"] > 0.5
     assert report["out_of_scope_decline_rate"] == 1.0
-    # Every in-scope question is answered right or offered its answer among the options.
-    assert report["answered_right"] + report["clarified_right"] >= 0.75, report
-    assert report["answered_wrong"] == 0.0 and report["out_of_scope_declined"] == 1.0, report
+    # No wrong answer or option is shown. (Before issue 12's decision every in-scope question
+    # here was answered; the dev-fitted decision declines some right law-article answers on
+    # this small knowledge base: docs/retrieval.md, "Limits".)
+    assert report["answered_right"] > 0 and report["answered_wrong"] == 0.0, report
+    assert report["clarified_wrong"] == 0.0 and report["out_of_scope_declined"] == 1.0, report
 
 
 def test_eval_rejects_bad_datasets(tmp_path: Path) -> None:
