@@ -204,8 +204,8 @@ class Answerer:
             trace.passage_ranking = [(h.chunk.doc_id, h.chunk.text) for h in passages.hits]
             trace.passage_options = [(h.chunk.doc_id, h.chunk.text) for h in passage_options]
             trace.shown = shown
-            trace.faq_signals = dict(faq.signals, confidence=faq.confidence)
-            trace.passage_signals = dict(passages.signals, confidence=passages.confidence)
+            trace.faq_signals = dict(faq.signals)
+            trace.passage_signals = dict(passages.signals)
             trace.probabilities = p
             trace.admitted = {"faq": faq_in, "passage": passage_in}
         return answer, options

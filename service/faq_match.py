@@ -100,6 +100,9 @@ class FaqMatcher:
         others = np.delete(best_row, best)
         return {
             "raw": raw,
+            "confidence": calibrate(
+                raw, threshold=self.tuning.faq_threshold, scale=self.tuning.confidence_scale
+            ),
             "dense": float(best_row[best]),
             "fused": float(fused[best]),
             "margin": float(fused[best]) - second,

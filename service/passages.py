@@ -91,6 +91,7 @@ class PassageRetriever:
         first = float(fused[order[0]])
         signals = {
             "raw": raw,
+            "confidence": confidence,
             "dense": best_cos,
             "fused": first,
             "margin": first - (float(fused[order[1]]) if len(order) > 1 else 0.0),
