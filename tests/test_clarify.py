@@ -110,15 +110,18 @@ def test_faq_about_another_tax_does_not_win_over_the_asked_tax(client: TestClien
     """No FAQ exists for 城镇土地使用税, its regulation is in the knowledge base: neither an
     answer nor the options may be the FAQ about another tax."""
     body = ask(client, "城镇土地使用税的税额标准是多少")
-    assert body["type"] in ("passage", "clarify", "none"), body
-    shown = [s["title"] for s in body["sources"][:1]] + body["related"]
+    assert body["type"] in ("passage", "clarify"), body
+    # The answer's first source, or every option of a clarification, is about the asked tax.
+    shown = [s["title"] for s in body["sources"][:1]] if body["sources"] else body["related"]
     assert shown and all("城镇土地使用税" in x for x in shown), body
 
 
 def test_colloquial_wording_of_an_faq_is_not_declined(client: TestClient) -> None:
     body = ask(client, "个税起征点现在是多少啊", "k1")
-    assert body["type"] in ("faq", "clarify"), body
+    assert body["type"] in ("faq", "passage", "clarify"), body
     if body["type"] == "clarify":
         assert body["related"][0] == "个人所得税的起征点是多少？", body
         body = ask(client, "1", "k1")
-    assert body["type"] == "faq" and "六万元" in body["answer"], body
+    assert body["type"] in ("faq", "passage"), body
+    shown = body["answer"] + " ".join(s["excerpt"] for s in body["sources"])
+    assert "六万元" in shown or "五千元" in shown, body
