@@ -146,7 +146,7 @@ def test_out_of_scope_is_declined_with_suggestions_and_a_person(client: TestClie
     assert body["sources"] == [] and body["related"] == []
     assert body["confidence"] < 0.5 and "咨询范围" in body["answer"]
     # Near the window's topics but not found: suggestions and a person.
-    body = ask(client, "社保卡丢了怎么补办")
+    body = ask(client, "财政补贴怎么领")
     assert body["type"] == "none" and body["handoff"] is True, body
     assert body["related"] and "没有找到" in body["answer"]
 
