@@ -33,6 +33,8 @@ _FOLLOW_UP = re.compile(
 class Turn:
     question: str  # the effective (possibly combined) question, normalised
     answered: bool
+    # A clarification's options ("faq:<id>" or "chunk:<id>"), which the next message may pick.
+    options: tuple[str, ...] = ()
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -108,7 +110,10 @@ class DbSessionStore:
         if (utcnow() - row.context_at).total_seconds() > self.ttl:
             return None
         known = {f.name for f in fields(Turn)}
-        return Turn(**{k: v for k, v in row.context.items() if k in known})
+        saved = {k: v for k, v in row.context.items() if k in known}
+        if "options" in saved:  # JSON keeps a list
+            saved["options"] = tuple(saved["options"])
+        return Turn(**saved)
 
     def remember(self, session_id: str | None, turn: Turn) -> None:
         if not session_id:
