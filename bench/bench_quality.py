@@ -13,7 +13,7 @@ R@1, R@10 and MRR@10 of
   each chunk). The query is tokenised as written (no synonym expansion).
 - dense-only: cosine of the USE v3 embedding of the query as written with every FAQ question row
   (an entry scores its best row) or every chunk vector.
-- the service: ``Answerer.ask_traced`` through ``policyqa.evaluation.run`` on the
+- the service: ``Answerer.ask(..., rank_all=True)`` through ``policyqa.evaluation.run`` on the
   same index, with its in-scope answer rate and its decline rate on ``oos-lcqmc-dev`` (each set is
   loaded together with the out-of-scope set, which adds queries but no documents).
 
@@ -46,16 +46,14 @@ from indexer.keyword import KeywordIndex
 from indexer.store import LoadedIndex, load_index
 from indexer.tokenize import tokenize
 from policyqa.evaluation.dataset import Dataset, Query, load_datasets
-from policyqa.evaluation.metrics import IN_SCOPE_RATES, Outcome, is_relevant, risk_coverage
-from policyqa.evaluation.run import run_queries, run_traced, summarise
-from service.answering import Answer, Answerer, Trace
+from policyqa.evaluation.run import Outcome, run_queries, summarise
+from service.answering import Answer, Answerer
 from service.tuning import DEFAULT_TUNING, Tuning
 
 FAQ_SET, PASSAGE_SET, OOS_SET = "faq-bq-dev", "policy-ncpqa-dev", "oos-lcqmc-dev"
 TOP = 10
 # --sweep: offsets from the shipped thresholds tried (the other threshold stays shipped).
 SWEEP_STEPS = (-0.08, -0.04, 0.04, 0.08, 0.12)
-CURVE_POINTS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
 
 class CachingEncoder:
@@ -149,65 +147,6 @@ def passage_baselines(
     return {"bm25": metrics(bm25_ranks), "dense": metrics(dense_ranks)}
 
 
-# ---- risk–coverage ----------------------------------------------------------------------------
-
-
-def baseline_scored(
-    index: LoadedIndex, queries: list[Query], vectors: np.ndarray, faq: bool
-) -> dict[str, list[tuple[float, bool]]]:
-    """Per method and question (in scope and out of scope): (top-1 score, top-1 is right). A
-    baseline answers with its top-1 when the score reaches a threshold; sweeping the threshold
-    gives its risk–coverage curve."""
-    out: dict[str, list[tuple[float, bool]]] = {"bm25": [], "dense": []}
-    if faq:
-        entries = list(index.faqs.values())
-        bm25 = KeywordIndex.build([[t for q in e.questions for t in tokenize(q)] for e in entries])
-        position = {e.id: i for i, e in enumerate(entries)}
-        row_entry = np.array([position[q.faq_id] for q in index.faq_questions], dtype=np.int64)
-    for query, vector in zip(queries, vectors, strict=True):
-        if faq:
-            wanted = {position[r] for r in query.relevant if r in position}
-            kw = bm25.scores(tokenize(query.query))
-            dense = np.full(len(entries), -1.0, dtype=np.float32)
-            np.maximum.at(dense, row_entry, index.faq_vectors.all_scores(vector))
-            for method, scores in (("bm25", kw), ("dense", dense)):
-                top = int(np.argmax(scores))
-                out[method].append((float(scores[top]), top in wanted))
-        else:
-            kw = index.chunk_keywords.scores(tokenize(query.query))
-            dense = index.chunk_vectors.all_scores(vector)
-            for method, scores in (("bm25", kw), ("dense", dense)):
-                chunk = index.chunks[int(np.argmax(scores))]
-                item = ("passage", chunk.doc_id, chunk.text)
-                out[method].append((float(scores.max()), is_relevant(query, item)))
-    return out
-
-
-def service_scored(traced: Sequence[tuple[Outcome, Trace]]) -> list[tuple[float, bool]]:
-    """The service answers in order of the decision's probability that its answer is right."""
-    out = []
-    for outcome, trace in traced:
-        p = trace.probabilities
-        faq_p, passage_p = p.get("faq.right", 0.0), p.get("passage.right", 0.0)
-        if faq_p >= passage_p:
-            item = ("faq", trace.faq_ranking[0], "") if trace.faq_ranking else None
-        else:
-            item = ("passage", *trace.passage_ranking[0]) if trace.passage_ranking else None
-        right = item is not None and is_relevant(outcome.query, item)
-        out.append((max(faq_p, passage_p), right))
-    return out
-
-
-def curve_summary(scored: Sequence[tuple[float, bool]]) -> dict[str, Any]:
-    """Area under the risk–coverage curve and the risk at coverages 0.1, 0.2, … 1.0."""
-    curve, area = risk_coverage(scored)
-    at = {}
-    for target in CURVE_POINTS:
-        risk = next((r for c, r in curve if c >= target - 1e-9), None)
-        at[f"{target:.1f}"] = None if risk is None else round(risk, 4)
-    return {"aurc": round(area, 4), "risk_at_coverage": at}
-
-
 # ---- the service ------------------------------------------------------------------------------
 
 
@@ -223,14 +162,32 @@ def build_progress(label: str) -> Callable[[str, int, int], None]:
     return progress
 
 
+def answer_quality(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
+    """Of the in-scope questions: answered with a right top-1 (FAQ entry or excerpt), answered
+    with a wrong one (an answer shown that does not answer the question), not answered."""
+    ranked = [o for o in outcomes if o.kind != "oos"]
+    if not ranked:
+        return {"answered_right": None, "answered_wrong": None}
+    right = sum(o.answered and o.rank == 1 for o in ranked)
+    wrong = sum(o.answered and o.rank != 1 for o in ranked)
+    return {
+        "answered_right": round(right / len(ranked), 4),
+        "answered_wrong": round(wrong / len(ranked), 4),
+    }
+
+
 def service_rates(answerer: Answerer, ds: Dataset) -> dict[str, Any]:
-    summary = summarise(run_queries(answerer, ds), 0.0)
-    keys = ("in_scope_answer_rate", *IN_SCOPE_RATES, "out_of_scope_decline_rate")
-    return {key: summary[key] for key in keys}
+    outcomes = run_queries(answerer, ds)
+    summary = summarise(outcomes, 0.0)
+    return {
+        "in_scope_answer_rate": summary["in_scope_answer_rate"],
+        **answer_quality(outcomes),
+        "out_of_scope_decline_rate": summary["out_of_scope_decline_rate"],
+    }
 
 
 def oos_on_sample(answerer: Answerer, queries: list[Query]) -> dict[str, Any]:
-    answers: list[Answer] = [answerer.ask(q.query) for q in queries]
+    answers: list[Answer] = [answerer.ask(q.query, rank_all=True) for q in queries]
     answered = [(q.query, a) for q, a in zip(queries, answers, strict=True) if a.answered]
     return {
         "queries": len(queries),
@@ -300,22 +257,17 @@ def evaluate_set(
     answerer.ask("预热")  # the first call loads the dictionary
     log(f"{name}: asking the service {len(ds.queries)} questions")
     started = time.perf_counter()
-    traced = run_traced(answerer, ds)
-    outcomes = [o for o, _ in traced]
-    service = summarise(outcomes, index_seconds)
+    outcomes = run_queries(answerer, ds)
+    service = {**summarise(outcomes, index_seconds), **answer_quality(outcomes)}
     service_seconds = time.perf_counter() - started
 
     in_scope = [q for q in ds.queries if q.relevant]
     log(f"{name}: single-method baselines on {len(in_scope)} in-scope queries")
     vectors = cached.encode([q.query for q in in_scope])
     baselines = (faq_baselines if name == FAQ_SET else passage_baselines)(index, in_scope, vectors)
-    all_vectors = cached.encode([q.query for q in ds.queries])
-    scored = baseline_scored(index, ds.queries, all_vectors, name == FAQ_SET)
-    scored["service"] = service_scored(traced)
     result: dict[str, Any] = {
         **baselines,
         "service": service,
-        "risk_coverage": {method: curve_summary(v) for method, v in scored.items()},
         "index": {
             "documents": report.documents,
             "chunks": report.chunks,
@@ -449,24 +401,6 @@ def print_report(result: dict[str, Any]) -> None:
             sample_oos = sample["sweep"][label]["out_of_scope_decline_rate"]
             print(f"{label:<15}{cells}{_f(sample_oos):>8}")
         print("(answ / right / wrong: of in-scope questions; OOS: share of oos-lcqmc-dev declined)")
-    print()
-    print(
-        "risk–coverage (all questions of the set and oos-lcqmc-dev, answered in order of the "
-        "method's top-1 score; risk = share of the answers shown that are wrong; lower is better)"
-    )
-    points = [f"{x:.1f}" for x in CURVE_POINTS]
-    head = f"{'set':<18}{'method':<12}{'area':>7}" + "".join(f"{'@' + p:>7}" for p in points)
-    print(head)
-    print("-" * len(head))
-    for name in (FAQ_SET, PASSAGE_SET):
-        for method, label in (
-            ("bm25", "BM25-only"),
-            ("dense", "dense-only"),
-            ("service", "service"),
-        ):
-            rc = result["sets"][name]["risk_coverage"][method]
-            cells = "".join(f"{_f(rc['risk_at_coverage'][p]):>7}" for p in points)
-            print(f"{name:<18}{label:<12}{_f(rc['aurc']):>7}{cells}")
     print()
     print(f"total {result['seconds']} s")
 

@@ -7,7 +7,6 @@ from service.answering import Answer
 _TYPE = {
     "faq": "常见问答",
     "passage": "政策条文",
-    "clarify": "请确认",
     "none": "未找到",
     "handoff": "转人工",
     "smalltalk": "寒暄",
@@ -21,7 +20,7 @@ def render_answer(answer: Answer) -> str:
         lines.append(f"  [{n}] " + " ".join(p for p in parts if p))
         if s.url:
             lines.append(f"      {s.url}")
-    if answer.related and answer.type.value != "clarify":  # a clarification lists them itself
+    if answer.related:
         lines.append("相关问题：" + "；".join(answer.related))
     if answer.handoff:
         lines.append("（可转人工服务）")

@@ -7,8 +7,7 @@ and on how much of the question's wording the FAQ collection knows at all.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,8 +29,6 @@ class FaqResult:
     hits: list[FaqHit]  # best first, at most ``candidates``
     raw: float
     confidence: float
-    # Scale-free signals of how sure the ranking is (service/decision.py weighs them).
-    signals: dict[str, float] = field(default_factory=dict)
 
 
 class FaqMatcher:
@@ -54,14 +51,6 @@ class FaqMatcher:
             np.add.at(centroids, self.row_entry, index.faq_vectors.vectors)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         self.centroids = centroids / np.maximum(norms, 1e-12)
-        # An entry's neighbourhood: the cosine of its centroid with the closest other centroid.
-        self.neighbour = np.zeros(len(self.entries), dtype=np.float32)
-        if len(self.entries) > 1:
-            for start in range(0, len(self.entries), 1024):
-                block = self.centroids[start : start + 1024] @ self.centroids.T
-                rows = np.arange(block.shape[0])
-                block[rows, rows + start] = -1.0
-                self.neighbour[start : start + 1024] = block.max(axis=1)
 
     def match(self, query: QueryRep, *, limit: int = 10) -> FaqResult:
         if not self.entries:
@@ -79,40 +68,7 @@ class FaqMatcher:
         confidence = calibrate(
             raw, threshold=self.tuning.faq_threshold, scale=self.tuning.confidence_scale
         )
-        hits = [FaqHit(self.entries[i], float(fused[i])) for i in order]
-        kw_norm = keyword / top_kw if top_kw > 0 else np.zeros_like(keyword)
-        return FaqResult(
-            hits, raw, confidence, self._signals(query, fused, order, best_row, kw_norm, raw)
-        )
-
-    def _signals(
-        self,
-        query: QueryRep,
-        fused: np.ndarray,
-        order: np.ndarray,
-        best_row: np.ndarray,
-        kw_norm: np.ndarray,
-        raw: float,
-    ) -> dict[str, float]:
-        best = int(order[0])
-        second = float(fused[order[1]]) if len(order) > 1 else 0.0
-        third = float(fused[order[2]]) if len(order) > 2 else 0.0
-        others = np.delete(best_row, best)
-        return {
-            "raw": raw,
-            "confidence": calibrate(
-                raw, threshold=self.tuning.faq_threshold, scale=self.tuning.confidence_scale
-            ),
-            "dense": float(best_row[best]),
-            "fused": float(fused[best]),
-            "margin": float(fused[best]) - second,
-            "margin3": float(fused[best]) - third,
-            "dense_margin": float(best_row[best] - others.max()) if len(others) else 1.0,
-            "keyword": float(kw_norm[best]),
-            "agree": float(int(np.argmax(best_row)) == best and int(np.argmax(kw_norm)) == best),
-            "neighbour": float(self.neighbour[best]),
-            "length": math.log1p(len(query.text)),
-        }
+        return FaqResult([FaqHit(self.entries[i], float(fused[i])) for i in order], raw, confidence)
 
     def _known(self, query: QueryRep) -> float:
         """IDF-weighted share of the question's character pairs that occur in any FAQ question."""

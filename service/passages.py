@@ -9,8 +9,7 @@ top document covers.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,8 +32,6 @@ class PassageResult:
     hits: list[PassageHit]  # best first
     raw: float
     confidence: float
-    # Scale-free signals of how sure the ranking is (service/decision.py weighs them).
-    signals: dict[str, float] = field(default_factory=dict)
 
 
 class PassageRetriever:
@@ -86,27 +83,7 @@ class PassageRetriever:
         top_row = int(cand[order[0]])
         raw = (best_cos + float(cosine[order[0]]) + self._doc_coverage(query, top_row)) / 3
         confidence = calibrate(raw, threshold=t.passage_threshold, scale=t.confidence_scale)
-        top_doc_row = int(self.chunk_doc[top_row])
-        other_doc = [float(fused[i]) for i in order if int(self.chunk_doc[cand[i]]) != top_doc_row]
-        first = float(fused[order[0]])
-        signals = {
-            "raw": raw,
-            "confidence": confidence,
-            "dense": best_cos,
-            "fused": first,
-            "margin": first - (float(fused[order[1]]) if len(order) > 1 else 0.0),
-            "margin_doc": first - (other_doc[0] if other_doc else 0.0),
-            "keyword": float(chunk_kw[top_row] / top_kw) if top_kw > 0 else 0.0,
-            "document": float(doc_kw[top_doc_row] / top_doc) if top_doc > 0 else 0.0,
-            "agree": float(
-                len(dense_ids) > 0
-                and dense_ids[0] >= 0
-                and self.vectors.row_of(int(dense_ids[0])) == top_row
-            ),
-            "same_doc": sum(int(self.chunk_doc[cand[i]]) == top_doc_row for i in order[:3]) / 3,
-            "length": math.log1p(len(query.text)),
-        }
-        return PassageResult(hits, raw, confidence, signals)
+        return PassageResult(hits, raw, confidence)
 
     def _doc_coverage(self, query: QueryRep, row: int) -> float:
         kw = self.doc_keywords

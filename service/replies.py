@@ -27,15 +27,3 @@ def handoff(intent: Intent) -> str:
 
 def smalltalk(intent: Intent) -> str:
     return _SMALLTALK[intent]
-
-
-OFF_TOPIC = (
-    "抱歉，这个问题不在本窗口的咨询范围内。这里可以解答财政预决算、政府采购、税收、会计、社会保险、"
-    "政务公开等政策问题，欢迎您就这些方面提问。"
-)
-
-
-def clarify(options: list[str]) -> str:
-    """Asks which of close candidates the citizen means; they answer with a number or the text."""
-    listed = "\n".join(f"{n}. {option}" for n, option in enumerate(options, 1))
-    return f"您想问的是不是下面的问题？请回复序号（1–{len(options)}）或点选：\n{listed}"

@@ -66,16 +66,11 @@ class SourceOut(BaseModel):
 
 class AskResponse(BaseModel):
     answer_id: str
-    type: Literal["faq", "passage", "clarify", "none", "handoff", "smalltalk"] = Field(
-        description="faq 常见问答；passage 政策条文；clarify 请市民确认想问的是哪一个（选项在 "
-        "related 中，回复序号 1–3 或选项原文即可得到解答）；none 未找到；handoff 转人工；smalltalk 寒暄"
-    )
+    type: Literal["faq", "passage", "none", "handoff", "smalltalk"]
     answer: str
     confidence: float
     sources: list[SourceOut]
-    related: list[str] = Field(
-        description="相关问题；type 为 clarify 时是供选择的选项（至多 3 个）"
-    )
+    related: list[str]
     handoff: bool
     session_id: str = Field(description="会话编号：由服务端签发，下次提问请带上最新的这个值")
 

@@ -33,8 +33,6 @@ _FOLLOW_UP = re.compile(
 class Turn:
     question: str  # the effective (possibly combined) question, normalised
     answered: bool
-    # A clarification's options ("faq:<id>" or "chunk:<id>"), which the next message may pick.
-    options: tuple[str, ...] = ()
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -110,10 +108,7 @@ class DbSessionStore:
         if (utcnow() - row.context_at).total_seconds() > self.ttl:
             return None
         known = {f.name for f in fields(Turn)}
-        saved = {k: v for k, v in row.context.items() if k in known}
-        if "options" in saved:  # JSON keeps a list
-            saved["options"] = tuple(saved["options"])
-        return Turn(**saved)
+        return Turn(**{k: v for k, v in row.context.items() if k in known})
 
     def remember(self, session_id: str | None, turn: Turn) -> None:
         if not session_id:

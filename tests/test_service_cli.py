@@ -16,7 +16,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from policyqa.evaluation.metrics import IN_SCOPE_RATES
 from tests.conftest import KNOWLEDGE, SHARED, run_cli
 
 EVAL = SHARED / "eval"
@@ -278,21 +277,13 @@ def test_eval_prints_one_json_object(small_dataset: Path) -> None:
         "out_of_scope_decline_rate",
         "latency_ms",
         "index_seconds",
-        *IN_SCOPE_RATES,
-        "out_of_scope_answered",
-        "out_of_scope_clarified",
-        "out_of_scope_declined",
     ):
         assert key in report
     assert report["queries"] == 6
     assert set(report["latency_ms"]) >= {"p50", "p99"}
     assert report["recall@10"] >= 0.75 and report["mrr@10"] > 0.5
     assert report["out_of_scope_decline_rate"] == 1.0
-    # No wrong answer or option is shown. (Before issue 12's decision every in-scope question
-    # here was answered; the dev-fitted decision declines some right law-article answers on
-    # this small knowledge base: docs/retrieval.md, "Limits".)
-    assert report["answered_right"] > 0 and report["answered_wrong"] == 0.0, report
-    assert report["clarified_wrong"] == 0.0 and report["out_of_scope_declined"] == 1.0, report
+    assert report["in_scope_answer_rate"] >= 0.75
 
 
 def test_eval_rejects_bad_datasets(tmp_path: Path) -> None:
@@ -308,10 +299,6 @@ def test_eval_rejects_bad_datasets(tmp_path: Path) -> None:
 
 # Baselines of ../shared/eval/README.md (best of BM25, dense and RRF for each task).
 BASELINE = {"faq-bq-dev": (0.206, 0.328), "policy-ncpqa-dev": (0.458, 0.569)}
-# Recorded with the shipped decision (0.042 / ≈0.39 and 0.200 / 0.573), small slack:
-# (answered_wrong at most, answered_right + clarified_right at least). Before the decision:
-# answered_wrong 0.711 / 0.446, answered_right 0.215 / 0.511.
-RECORDED = {"faq-bq-dev": (0.05, 0.38), "policy-ncpqa-dev": (0.21, 0.565)}
 
 
 @pytest.mark.eval
@@ -327,13 +314,4 @@ def test_dev_sets_beat_the_baselines_and_decline_out_of_scope(dataset: str) -> N
     r1, mrr = BASELINE[dataset]
     assert report["recall@1"] > r1 and report["mrr@10"] > mrr, report
     assert report["out_of_scope_decline_rate"] >= 0.95, report
-    # What a citizen sees (issue 12), with the shipped decision (service/data/decision.json,
-    # fitted on these sets: the out-of-sample figures are in docs/retrieval.md). Recorded
-    # 2026-11-28; today's (before the decision) answered_wrong and answered_right in comments.
-    wrong_max, good_min = RECORDED[dataset]
-    assert report["answered_wrong"] <= wrong_max, report
-    assert report["answered_right"] + report["clarified_right"] >= good_min, report
-    assert report["out_of_scope_declined"] >= 0.95, report
-    assert report["out_of_scope_answered"] <= 0.02, report
-    in_scope = sum(report[k] for k in IN_SCOPE_RATES)
-    assert in_scope == pytest.approx(1.0, abs=1e-3), report
+    assert report["in_scope_answer_rate"] >= 0.85, report

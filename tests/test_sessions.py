@@ -108,13 +108,3 @@ def test_memory_store_is_bounded() -> None:
 )
 def test_follow_up_cues(text: str, expected: bool) -> None:
     assert looks_like_follow_up(text) is expected
-
-
-def test_clarification_options_are_kept(database_url: str) -> None:
-    session_id = _issued(database_url)
-    turn = Turn("个税税率", False, ("faq:gs-shuilv", "chunk:123"))
-    DbSessionStore(get_database(database_url)).remember(session_id, turn)
-    assert DbSessionStore(get_database(database_url)).last(session_id) == turn
-    memory = MemorySessionStore()
-    memory.remember("s1", turn)
-    assert memory.last("s1") == turn
