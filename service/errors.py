@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 _FIELD_NAMES = {
     "question": "问题（question）",
@@ -69,6 +70,19 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = _FRAMEWORK.get(status, f"请求无法处理（HTTP {status}）")
     field = "body" if status in (413, 422) else ""
     errors = [{"field": field, "message": detail}] if field else []
+    headers = exc.headers
+    if status == 405:  # every method of the path, not only the first route's (Starlette's Allow)
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     return JSONResponse(
-        status_code=status, content={"detail": detail, "errors": errors}, headers=exc.headers
+        status_code=status, content={"detail": detail, "errors": errors}, headers=headers
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    scope = {**request.scope, "method": "GET"}
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

