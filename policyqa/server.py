@@ -34,9 +34,7 @@ def create_server(settings: Settings | None = None) -> FastAPI:
     if settings is None:
         settings = config.load()
     configure_serving_process()
-    app = create_app(settings)
-    if not hasattr(app.state, "deliverers"):
-        app.state.deliverers = {}
+    app = create_app(settings)  # app.state.deliverers: the desk's registry (service/routes/state)
     for mount in channel_mounts():
         mount(app, settings)
     return app

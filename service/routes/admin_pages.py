@@ -16,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 from service.desk import Actor, Desk
 from service.problems import Forbidden, Problem
 from service.routes.staff_auth import COOKIE, AdminDep, AgentDep, SearchDep, StaffDep, client_of
-from service.routes.staff_session import set_cookie, sign_in
+from service.routes.staff_session import set_cookie, sign_in, sign_out
 from service.routes.staff_users import change_roles, create, list_users
-from service.staff import accounts, audit
+from service.staff import audit
 from service.staff.accounts import ROLES, Staff
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -117,19 +117,7 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request, staff: StaffDep) -> Response:
-    def run() -> None:
-        with request.app.state.database.session() as session:
-            if staff.session_id:
-                accounts.logout(session, staff.session_id)
-            audit.record(
-                session,
-                actor_id=staff.id,
-                actor_name=staff.name,
-                action="logout",
-                client=client_of(request),
-            )
-
-    await anyio.to_thread.run_sync(run)
+    await sign_out(request, staff)
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

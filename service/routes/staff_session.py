@@ -72,19 +72,7 @@ async def me(staff: StaffDep) -> StaffOut:
 
 @router.delete("/session", response_model=StatusResponse, summary="退出登录", responses=_errors)
 async def logout(staff: StaffDep, request: Request, response: Response) -> StatusResponse:
-    def run() -> None:
-        with database(request).session() as session:
-            if staff.session_id:
-                accounts.logout(session, staff.session_id)
-            audit.record(
-                session,
-                actor_id=staff.id,
-                actor_name=staff.name,
-                action="logout",
-                client=client_of(request),
-            )
-
-    await anyio.to_thread.run_sync(run)
+    await sign_out(request, staff)
     response.delete_cookie(COOKIE, path="/")
     return StatusResponse(status="ok")
 
@@ -106,3 +94,21 @@ async def create_token(body: TokenCreate, staff: StaffDep, request: Request) -> 
             return token
 
     return TokenOut(token=await anyio.to_thread.run_sync(run), name=body.name)
+
+
+async def sign_out(request: Request, staff: Staff) -> None:
+    """Ends the staff member's browser session and records it (the API and the /admin pages)."""
+
+    def run() -> None:
+        with database(request).session() as session:
+            if staff.session_id:
+                accounts.logout(session, staff.session_id)
+            audit.record(
+                session,
+                actor_id=staff.id,
+                actor_name=staff.name,
+                action="logout",
+                client=client_of(request),
+            )
+
+    await anyio.to_thread.run_sync(run)
