@@ -326,6 +326,4 @@ def mount(app: FastAPI, settings: Settings) -> None:
         log.error("wechat channel stopped: %s", exc)
         return
     app.state.wechat = channel
-    if not hasattr(app.state, "deliverers"):
-        app.state.deliverers = {}
     app.state.deliverers[NAME] = WechatDeliverer(channel.api)

@@ -72,7 +72,6 @@ def client(
             monkeypatch.setenv(name, value)
         settings = Settings(index_dir=sample_index)
         app = create_app(settings, answerer=answerer)
-        app.state.deliverers = {}
         for mount in channel_mounts():
             mount(app, settings)
         return stack.enter_context(TestClient(app))
