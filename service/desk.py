@@ -150,7 +150,13 @@ class Desk:
 
     # ---- acting --------------------------------------------------------------------------------
 
-    def claim(self, *, ticket_id: str, actor: Actor) -> dict[str, Any]:
+    async def claim(self, *, ticket_id: str, actor: Actor) -> dict[str, Any]:
+        """Takes an open ticket; the citizen is told a person has joined, on their channel too."""
+        pushed = await anyio.to_thread.run_sync(lambda: self._claim(ticket_id, actor))
+        await self._deliver(*pushed)
+        return await anyio.to_thread.run_sync(lambda: self.ticket(ticket_id))
+
+    def _claim(self, ticket_id: str, actor: Actor) -> tuple[int, str, str, str]:
         with self.database.session() as db:
             self._get(db, ticket_id)
             won = db.execute(  # type: ignore[attr-defined]  # a CursorResult has rowcount
@@ -165,8 +171,9 @@ class Desk:
                 db, ticket, f"工作人员（工号 {actor.staff.id}）已接入，正在为您服务。"
             )
             self._audit(db, actor, "claim", ticket_id)
+            pushed = self._addressed(db, ticket, message)
         self.notifier.publish(ticket.conversation_id, message.id)
-        return self.ticket(ticket_id)
+        return pushed
 
     async def reply(self, *, ticket_id: str, actor: Actor, text: str) -> dict[str, Any]:
         text = mask(text.strip())
@@ -177,17 +184,24 @@ class Desk:
         stored = await anyio.to_thread.run_sync(lambda: self._store_reply(ticket_id, actor, text))
         message_id, conversation_id, channel, address = stored
         self.notifier.publish(conversation_id, message_id)
-        deliverer = self.deliverers.get(channel)
-        delivered: bool | None = None
-        note: str | None = None
-        if deliverer is not None:
-            try:
-                result = await deliverer.deliver(session_key=address, text=text)
-                delivered, note = result.delivered, result.reason
-            except Exception as exc:  # a channel's failure is shown on the ticket, not raised
-                delivered, note = False, f"渠道发送失败：{type(exc).__name__}"
-            await anyio.to_thread.run_sync(lambda: self._delivery(message_id, delivered, note))
+        delivered, note = await self._deliver(message_id, channel, address, text)
         return {"message_id": message_id, "delivered": delivered, "delivery_note": note}
+
+    async def _deliver(
+        self, message_id: int, channel: str, address: str, text: str
+    ) -> tuple[bool | None, str | None]:
+        """Pushes a stored message through its channel's Deliverer, if the channel has one (the
+        web widget fetches instead); the outcome is stored on the message and shown on the ticket."""
+        deliverer = self.deliverers.get(channel)
+        if deliverer is None:
+            return None, None
+        try:
+            result = await deliverer.deliver(session_key=address, text=text)
+            delivered, note = result.delivered, result.reason
+        except Exception as exc:  # a channel's failure is shown on the ticket, not raised
+            delivered, note = False, f"渠道发送失败：{type(exc).__name__}"
+        await anyio.to_thread.run_sync(lambda: self._delivery(message_id, delivered, note))
+        return delivered, note
 
     def _store_reply(self, ticket_id: str, actor: Actor, text: str) -> tuple[int, str, str, str]:
         with self.database.session() as db:
@@ -209,8 +223,7 @@ class Desk:
             db.add(message)
             db.flush()
             self._audit(db, actor, "reply", ticket_id, {"message_id": message.id})
-            address = conversation.channel_key or conversation.id
-            return message.id, conversation.id, conversation.channel, address
+            return message.id, conversation.id, conversation.channel, self._address(conversation)
 
     def _delivery(self, message_id: int, delivered: bool | None, note: str | None) -> None:
         with self.database.session() as db:
@@ -243,22 +256,39 @@ class Desk:
             self._audit(db, actor, "transfer", ticket_id, {"to": to or None})
         return self.ticket(ticket_id)
 
-    def close(self, *, ticket_id: str, actor: Actor, resolution: str) -> dict[str, Any]:
+    async def close(self, *, ticket_id: str, actor: Actor, resolution: str) -> dict[str, Any]:
+        """Ends the hand-over; the citizen is told, on their channel too."""
         resolution = mask(resolution.strip())
         if not resolution:
             raise Invalid("请填写处理结果（resolution）后再关闭工单")
         if len(resolution) > MAX_REPLY:
             raise Invalid(f"处理结果过长，请控制在 {MAX_REPLY} 字以内")
+        pushed = await anyio.to_thread.run_sync(lambda: self._close(ticket_id, actor, resolution))
+        await self._deliver(*pushed)
+        return await anyio.to_thread.run_sync(lambda: self.ticket(ticket_id))
+
+    def _close(self, ticket_id: str, actor: Actor, resolution: str) -> tuple[int, str, str, str]:
         with self.database.session() as db:
             ticket = self._get(db, ticket_id, lock=True)
             self._check_owner(ticket, actor)
             ticket.status, ticket.closed_at, ticket.resolution = "closed", utcnow(), resolution
             message = self._system(db, ticket, "本次人工服务已结束，如有其他问题可以继续提问。")
             self._audit(db, actor, "close", ticket_id, {"resolution": resolution[:200]})
+            pushed = self._addressed(db, ticket, message)
         self.notifier.publish(ticket.conversation_id, message.id)
-        return self.ticket(ticket_id)
+        return pushed
 
     # ---- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _address(conversation: Conversation) -> str:
+        return conversation.channel_key or conversation.id
+
+    @classmethod
+    def _addressed(cls, db: Session, ticket: Ticket, message: Message) -> tuple[int, str, str, str]:
+        conversation = db.get(Conversation, ticket.conversation_id)
+        assert conversation is not None
+        return message.id, conversation.channel, cls._address(conversation), message.text
 
     @staticmethod
     def _get(db: Session, ticket_id: str, *, lock: bool = False) -> Ticket:

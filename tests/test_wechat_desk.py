@@ -137,7 +137,11 @@ def test_a_wechat_citizen_reaches_an_agent_and_gets_the_reply(
     assert citizen == ["转人工", "政府采购可以采用哪些方式？"]
     assert OPENID not in json.dumps(detail, ensure_ascii=False)
 
+    claimed_before = len(api.sent)
     assert agent.post(f"{url}/claim", headers=csrf).status_code == 200
+    # The citizen is told on WeChat that a person has joined (a customer-service message).
+    (joined,) = api.sent[claimed_before:]
+    assert joined["touser"] == OPENID and "已接入" in joined["text"]["content"]
     sent_before = len(api.sent)
     r = agent.post(f"{url}/messages", json={"text": STAFF_REPLY}, headers=csrf)
     assert r.status_code == 200, r.text
@@ -174,8 +178,14 @@ def test_a_wechat_citizen_reaches_an_agent_and_gets_the_reply(
     assert {m["channel"] for m in found["messages"]} == {"wechat"}
 
     # Closed: the citizen's next question is answered by the bot again.
+    api.refuse.pop(OPENID)  # the citizen wrote again: the 48-hour window is open again
+    closed_before = len(api.sent)
     closed = agent.post(f"{url}/close", json={"resolution": "已答复质疑期限"}, headers=csrf)
     assert closed.status_code == 200
+    (ended,) = api.sent[closed_before:]
+    assert ended["touser"] == OPENID and "人工服务已结束" in ended["text"]["content"]
+    system = [m for m in agent.get(url).json()["messages"] if m["role"] == "system"]
+    assert [m["delivered"] for m in system] == [True, True]
     again = say(http, api, "政府采购可以采用哪些方式？")
     assert "公开招标" in again
 

@@ -145,7 +145,7 @@ def _back(ticket_id: str) -> Response:
 @router.post("/tickets/{ticket_id}/claim")
 async def claim(request: Request, ticket_id: str, staff: AgentDep, desk: DeskDep) -> Response:
     actor = Actor(staff, client_of(request))
-    await anyio.to_thread.run_sync(lambda: desk.claim(ticket_id=ticket_id, actor=actor))
+    await desk.claim(ticket_id=ticket_id, actor=actor)
     return _back(ticket_id)
 
 
@@ -183,9 +183,7 @@ async def close(
     resolution: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     actor = Actor(staff, client_of(request))
-    await anyio.to_thread.run_sync(
-        lambda: desk.close(ticket_id=ticket_id, actor=actor, resolution=resolution)
-    )
+    await desk.close(ticket_id=ticket_id, actor=actor, resolution=resolution)
     return _back(ticket_id)
 
 

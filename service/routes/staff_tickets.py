@@ -51,7 +51,7 @@ async def ticket(ticket_id: str, staff: AgentDep, desk: DeskDep) -> dict[str, An
 @router.post("/tickets/{ticket_id}/claim", summary="认领工单", responses=_errors)
 async def claim(ticket_id: str, staff: AgentDep, desk: DeskDep, request: Request) -> dict[str, Any]:
     actor = Actor(staff, client_of(request))
-    return await anyio.to_thread.run_sync(lambda: desk.claim(ticket_id=ticket_id, actor=actor))
+    return await desk.claim(ticket_id=ticket_id, actor=actor)
 
 
 @router.post("/tickets/{ticket_id}/messages", summary="回复市民", responses=_errors)
@@ -78,9 +78,7 @@ async def close(
     ticket_id: str, body: CloseRequest, staff: AgentDep, desk: DeskDep, request: Request
 ) -> dict[str, Any]:
     actor = Actor(staff, client_of(request))
-    return await anyio.to_thread.run_sync(
-        lambda: desk.close(ticket_id=ticket_id, actor=actor, resolution=body.resolution)
-    )
+    return await desk.close(ticket_id=ticket_id, actor=actor, resolution=body.resolution)
 
 
 @router.get("/conversations", summary="搜索会话记录", responses=_errors)
