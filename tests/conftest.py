@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -30,6 +35,17 @@ def run_cli(
     return subprocess.run(
         [*cmd, *args], capture_output=True, text=True, check=check, timeout=timeout, env=env
     )
+
+
+@contextmanager
+def ready_client(app: FastAPI, *, timeout: float = 180) -> Iterator[TestClient]:
+    """A TestClient on ``app`` once ``/readyz`` answers 200 (the index loads in the background)."""
+    with TestClient(app) as client:
+        deadline = time.monotonic() + timeout
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/readyz").text
+            time.sleep(0.1)
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -12,16 +12,12 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import Settings
-from tests.conftest import WITHHELD_MARKER
+from tests.conftest import WITHHELD_MARKER, ready_client
 
 
 @pytest.fixture(scope="module")
 def client(sample_index: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(index_dir=sample_index))) as c:
-        deadline = time.monotonic() + 120
-        while c.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, c.get("/readyz").json()
-            time.sleep(0.2)
+    with ready_client(create_app(Settings(index_dir=sample_index))) as c:
         yield c
 
 
@@ -283,11 +279,7 @@ def test_unusable_session_database_is_reported_and_questions_are_answered(
     (tmp_path / "a-file").write_text("not a folder")
     url = f"sqlite:///{tmp_path / 'a-file' / 'missing' / 's.sqlite'}"
     settings = Settings(index_dir=sample_index, database_url=url)
-    with TestClient(create_app(settings)) as c:
-        deadline = time.monotonic() + 120
-        while c.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, c.get("/readyz").text
-            time.sleep(0.1)
+    with ready_client(create_app(settings)) as c:
         ready = c.get("/readyz").json()
         assert ready["status"] == "degraded" and ready["sessions"] == "不可用"
         assert any("数据库不可用" in p for p in ready["problems"]), ready

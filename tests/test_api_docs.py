@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import Settings
-from tests.test_service_cli import _free_port
+from tests.served import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""")
@@ -46,7 +46,7 @@ def test_pages_reference_no_external_url_and_assets_are_served(tmp_path: Path) -
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served over real HTTP (no index needed for the documentation)."""
     app = create_app(Settings(index_dir=tmp_path_factory.mktemp("no-index")))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import Settings
+from tests.conftest import ready_client
 
 ASK = "/api/v1/ask"
 JSON = {"content-type": "application/json"}
@@ -21,11 +21,7 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def client(sample_index: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(index_dir=sample_index))) as c:
-        deadline = time.monotonic() + 120
-        while c.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, c.get("/readyz").json()
-            time.sleep(0.2)
+    with ready_client(create_app(Settings(index_dir=sample_index))) as c:
         yield c
 
 

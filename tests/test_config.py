@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import run_cli
-from tests.test_service_cli import _free_port
+from tests.served import free_port
 
 
 def test_the_uvicorn_factory_names_a_bad_variable(sample_index: Path) -> None:
@@ -21,7 +21,7 @@ def test_the_uvicorn_factory_names_a_bad_variable(sample_index: Path) -> None:
     }
     result = subprocess.run(
         [sys.executable, "-m", "uvicorn", "--factory", "policyqa.server:create_server"]
-        + ["--port", str(_free_port())],
+        + ["--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=120,
@@ -35,7 +35,7 @@ def test_the_uvicorn_factory_says_which_variable_is_missing() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYQA_")}
     result = subprocess.run(
         [sys.executable, "-m", "uvicorn", "--factory", "policyqa.server:create_server"]
-        + ["--port", str(_free_port())],
+        + ["--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=120,

@@ -19,13 +19,13 @@ import uvicorn
 
 from service.app import create_app
 from service.config import Settings
-from tests.test_service_cli import _free_port
+from tests.served import free_port
 
 
 @pytest.fixture(scope="module")
 def base_url(sample_index: Path) -> Iterator[str]:
     app = create_app(Settings(index_dir=sample_index))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 import unicodedata
 from collections.abc import Iterator
 from functools import cache
@@ -23,7 +22,7 @@ from indexer.faq_files import load_faq_file
 from indexer.models import FaqEntry
 from service.app import create_app
 from service.config import Settings
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, ready_client
 
 # (question as a citizen asks it, id of the entry that must answer)
 COLLOQUIAL = [
@@ -89,11 +88,7 @@ def _bigrams(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def client(sample_index: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(index_dir=sample_index))) as c:
-        deadline = time.monotonic() + 120
-        while c.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, c.get("/readyz").json()
-            time.sleep(0.2)
+    with ready_client(create_app(Settings(index_dir=sample_index))) as c:
         yield c
 
 

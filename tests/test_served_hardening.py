@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_service_cli import _free_port
+from tests.served import serve
 
 NORMAL = [
     "没中标，想对中标结果提质疑，要在几天内提？",
@@ -45,38 +43,9 @@ class Served:
 @pytest.fixture(scope="module")
 def served(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("served")
-    port = _free_port()
-    exe = Path(sys.executable).with_name("policyqa")
-    env = {
-        **os.environ,
-        "POLICYQA_DATABASE_URL": f"sqlite:///{tmp / 'state.sqlite'}",
-        "POLICYQA_RATE_LIMIT_PER_MINUTE": "100000",  # load from one client: not what is tested
-    }
-    log = tmp / "serve.log"
-    cmd = [str(exe), "serve", "--index", str(sample_index), "--port", str(port)]
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [*cmd, "--workers", "2"], stdout=out, stderr=subprocess.STDOUT, text=True, env=env
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        ready: set[str] = set()
-        deadline = time.monotonic() + 240
-        while len(ready) < 2:  # each worker loads the index on its own
-            assert process.poll() is None, log.read_text()
-            try:
-                r = httpx.get(f"{base}/readyz", timeout=5)
-                if r.status_code == 200:
-                    ready.add(r.headers["X-Policyqa-Worker"])
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "both workers did not become ready"
-            time.sleep(0.1)
-        yield Served(base, port, process, tmp, log)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
+    env = {"POLICYQA_DATABASE_URL": f"sqlite:///{tmp / 'state.sqlite'}"}
+    with serve(sample_index, tmp / "serve.log", "--workers", "2", env=env) as running:
+        yield Served(running.base, running.port, running.process, tmp, running.log)
 
 
 def _summary(response: httpx.Response) -> tuple[int, str, list[tuple[str, str]]]:

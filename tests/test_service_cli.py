@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,43 +13,19 @@ import httpx
 import pytest
 
 from tests.conftest import KNOWLEDGE, SHARED, run_cli
+from tests.served import free_port, serve
 
 EVAL = SHARED / "eval"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+_free_port = free_port  # other test modules import it from here
 
 
 @contextmanager
 def serving(index: Path, log_path: Path, *extra: str) -> Iterator[str]:
-    """``policyqa serve`` on a free loopback port; yields its base URL once /readyz says ready."""
-    port = _free_port()
-    exe = Path(sys.executable).with_name("policyqa")
-    cmd = [str(exe), "serve", "--index", str(index), "--port", str(port), *extra]
-    with log_path.open("w") as log:
-        # Every request comes from this one loopback client: no per-client rate limit here.
-        env = {**os.environ, "POLICYQA_RATE_LIMIT_PER_MINUTE": "1000000"}
-        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 180
-            while True:
-                assert server.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not become ready"
-                time.sleep(0.3)
-            yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    """``policyqa serve`` on a free loopback port; yields its base URL once every worker is ready."""
+    with serve(index, log_path, *extra) as served:
+        yield served.base
 
 
 def test_serve_answers_over_http(sample_index: Path, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from fastapi.testclient import TestClient
 from policyqa.server import create_server
 from service.config import Settings
 from tests.conftest import run_cli
+from tests.served import free_port
 
 ALLOWED = "https://www.taian.gov.cn"
 FOREIGN = "https://evil.example"
@@ -104,13 +104,6 @@ def test_rate_limit_per_endpoint_with_chinese_message_and_retry_after(
     assert all(client.get("/healthz").status_code == 200 for _ in range(5))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _without_rate_db(environ: os._Environ[str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k != "POLICYQA_RATE_LIMIT_DB"}
 
@@ -122,7 +115,7 @@ def _servers(count: int, index_dir: Path, env: dict[str, str]) -> Iterator[list[
     procs, urls = [], []
     try:
         for _ in range(count):
-            port = _free_port()
+            port = free_port()
             procs.append(
                 subprocess.Popen(
                     [str(exe), "serve", "--index", str(index_dir), "--port", str(port)],

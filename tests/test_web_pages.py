@@ -5,7 +5,6 @@ and the security headers every page carries."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,7 +16,7 @@ from fastapi.testclient import TestClient
 from indexer.store import load_index
 from policyqa.server import create_server
 from service.config import Settings
-from tests.conftest import WITHHELD_MARKER
+from tests.conftest import WITHHELD_MARKER, ready_client
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +25,7 @@ def client(sample_index: Path) -> Iterator[TestClient]:
         env.delenv("POLICYQA_REDIS_URL", raising=False)
         env.delenv("REDIS_URL", raising=False)
         app = create_server(Settings(index_dir=sample_index))
-    with TestClient(app) as c:
-        deadline = time.monotonic() + 180
-        while c.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, c.get("/readyz").json()
-            time.sleep(0.2)
+    with ready_client(app) as c:
         yield c
 
 

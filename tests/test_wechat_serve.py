@@ -4,10 +4,7 @@ speaks the WeChat API's JSON."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_cli
-from tests.test_service_cli import _free_port
+from tests.served import serve
 from tests.wechat_api_server import FakeWechat, fake_wechat
 from tests.wechat_helpers import (
     FIXTURES,
@@ -40,31 +37,8 @@ MENU = FIXTURES / "menu.yaml"
 def serving(index: Path, log_path: Path, env: dict[str, str], *extra: str) -> Iterator[str]:
     """``policyqa serve`` with exactly these variables (plus PATH, HOME and PYTHONPATH); yields
     its base URL once every worker has loaded the index."""
-    port = _free_port()
-    exe = Path(sys.executable).with_name("policyqa")
-    keep = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH") if k in os.environ}
-    cmd = [str(exe), "serve", "--index", str(index), "--port", str(port), *extra]
-    workers = int(extra[extra.index("--workers") + 1]) if "--workers" in extra else 1
-    with log_path.open("w") as log:
-        server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**keep, **env})
-        try:
-            base = f"http://127.0.0.1:{port}"
-            ready: set[str] = set()
-            deadline = time.monotonic() + 300
-            while len(ready) < workers:
-                assert server.poll() is None, log_path.read_text()
-                try:
-                    r = httpx.get(f"{base}/readyz", timeout=5)
-                    if r.status_code == 200:
-                        ready.add(r.headers["X-Policyqa-Worker"])
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the workers did not become ready"
-                time.sleep(0.1)
-            yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with serve(index, log_path, *extra, env=env, only_env=True) as served:
+        yield served.base
 
 
 @pytest.mark.parametrize("state", ["sqlite", "redis"])

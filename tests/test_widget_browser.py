@@ -16,7 +16,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,8 @@ from tests.conftest import KNOWLEDGE, ROOT, run_cli
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright  # noqa: E402
+
+from tests.served import free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -66,13 +67,6 @@ class Served:
     foreign: str  # a page of an origin not in POLICYQA_ALLOWED_ORIGINS
     paths: frozenset[str]  # API paths the service offers (conversations backend or not)
     index: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _host_page(service: str, title: str) -> bytes:
@@ -121,7 +115,7 @@ def web_index(sample_index: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="module")
 def served(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    port = _free_port()
+    port = free_port()
     service = f"http://127.0.0.1:{port}"
     with (
         _static_site(_host_page(service, "合作网站")) as partner,
