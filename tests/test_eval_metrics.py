@@ -18,8 +18,8 @@ from policyqa.evaluation.metrics import (
     is_relevant,
     latency_figures,
     mrr,
-    rate,
     ranking_figures,
+    rate,
 )
 from policyqa.evaluation.run import summarise
 from tests.conftest import run_cli
@@ -195,7 +195,11 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _write_jsonl(
         root / "faq.jsonl",
         [
-            {"id": "f1", "question": FAQ_1, "answer": "契税在依法办理土地、房屋权属登记前申报缴纳。"},
+            {
+                "id": "f1",
+                "question": FAQ_1,
+                "answer": "契税在依法办理土地、房屋权属登记前申报缴纳。",
+            },
             {"id": "f2", "question": FAQ_2, "answer": "七个工作日内。"},
         ],
     )
