@@ -13,7 +13,7 @@ R@1, R@10 and MRR@10 of
   each chunk). The query is tokenised as written (no synonym expansion).
 - dense-only: cosine of the USE v3 embedding of the query as written with every FAQ question row
   (an entry scores its best row) or every chunk vector.
-- the service: ``Answerer.ask(..., rank_all=True)`` through ``policyqa.evaluation.run`` on the
+- the service: ``Answerer.ask_traced`` through ``policyqa.evaluation.run`` on the
   same index, with its in-scope answer rate and its decline rate on ``oos-lcqmc-dev`` (each set is
   loaded together with the out-of-scope set, which adds queries but no documents).
 
@@ -46,7 +46,8 @@ from indexer.keyword import KeywordIndex
 from indexer.store import LoadedIndex, load_index
 from indexer.tokenize import tokenize
 from policyqa.evaluation.dataset import Dataset, Query, load_datasets
-from policyqa.evaluation.run import Outcome, run_queries, summarise
+from policyqa.evaluation.metrics import Outcome
+from policyqa.evaluation.run import run_queries, summarise
 from service.answering import Answer, Answerer
 from service.tuning import DEFAULT_TUNING, Tuning
 
@@ -187,7 +188,7 @@ def service_rates(answerer: Answerer, ds: Dataset) -> dict[str, Any]:
 
 
 def oos_on_sample(answerer: Answerer, queries: list[Query]) -> dict[str, Any]:
-    answers: list[Answer] = [answerer.ask(q.query, rank_all=True) for q in queries]
+    answers: list[Answer] = [answerer.ask(q.query) for q in queries]
     answered = [(q.query, a) for q, a in zip(queries, answers, strict=True) if a.answered]
     return {
         "queries": len(queries),

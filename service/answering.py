@@ -46,14 +46,23 @@ class Answer:
     sources: list[Source] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
     handoff: bool = False
-    # Not part of the HTTP response: what the evaluation and the staff views look at.
-    question: str = ""
-    faq_ranking: list[str] = field(default_factory=list)
-    passage_ranking: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, excerpt)
 
     @property
     def answered(self) -> bool:
         return self.type in (AnswerType.FAQ, AnswerType.PASSAGE)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What the evaluation looks at, from ``Answerer.ask_traced`` only (never part of a response):
+    the question as answered (a follow-up with its context), both rankers' full rankings and their
+    signals. A hand-over or small talk ranks nothing."""
+
+    question: str
+    faq_ranking: tuple[str, ...] = ()  # FAQ entry ids, best first
+    passage_ranking: tuple[tuple[str, str], ...] = ()  # (doc_id, excerpt), best first
+    faq_signals: dict[str, float] = field(default_factory=dict)  # raw, confidence
+    passage_signals: dict[str, float] = field(default_factory=dict)
 
 
 def _new_id() -> str:
@@ -81,47 +90,43 @@ class Answerer:
             if meta.kind == Kind.INTERPRETATION and meta.interprets:
                 self.interpretations.setdefault(meta.interprets, []).append(meta.id)
 
-    # ---- entry point ---------------------------------------------------------------------------
+    # ---- entry points --------------------------------------------------------------------------
 
-    def ask(
-        self,
-        question: str,
-        *,
-        session_id: str | None = None,
-        channel: str | None = None,
-        rank_all: bool = False,
-    ) -> Answer:
+    def ask(self, question: str, *, session_id: str | None = None) -> Answer:
+        return self._ask(question, session_id=session_id, traced=False)[0]
+
+    def ask_traced(self, question: str, *, session_id: str | None = None) -> tuple[Answer, Trace]:
+        """The same answer as ``ask``, and what the evaluation needs to judge it: both rankers
+        run whatever the FAQ's confidence, so the trace holds both full rankings."""
+        return self._ask(question, session_id=session_id, traced=True)
+
+    def _ask(self, question: str, *, session_id: str | None, traced: bool) -> tuple[Answer, Trace]:
         text = normalize(question)
         intent = classify(text)
         if intent in (Intent.HUMAN, Intent.COMPLAINT):
-            return Answer(
-                _new_id(),
-                AnswerType.HANDOFF,
-                replies.handoff(intent),
-                1.0,
-                handoff=True,
-                question=text,
+            answer = Answer(
+                _new_id(), AnswerType.HANDOFF, replies.handoff(intent), 1.0, handoff=True
             )
+            return answer, Trace(text)
         if intent != Intent.QUESTION:
-            return Answer(
-                _new_id(), AnswerType.SMALLTALK, replies.smalltalk(intent), 1.0, question=text
-            )
+            answer = Answer(_new_id(), AnswerType.SMALLTALK, replies.smalltalk(intent), 1.0)
+            return answer, Trace(text)
         core = strip_greeting(text) or text
         previous = self.sessions.last(session_id)
         effective = core
         if previous is not None and looks_like_follow_up(core):
             effective = f"{previous.question[:FOLLOW_UP_CONTEXT]} {core}"
-        answer = self._answer(effective, rank_all=rank_all)
-        self.sessions.remember(session_id, Turn(answer.question, answer.answered))
-        return answer
+        answer, trace = self._answer(effective, rank_both=traced)
+        self.sessions.remember(session_id, Turn(effective, answer.answered))
+        return answer, trace
 
     # ---- answering one (effective) question ------------------------------------------------------
 
-    def _answer(self, text: str, *, rank_all: bool) -> Answer:
+    def _answer(self, text: str, *, rank_both: bool) -> tuple[Answer, Trace]:
         query = prepare(text, self.encode)
         faq = self.faqs.match(query)
         passages: PassageResult | None = None
-        if faq.confidence < ACCEPT or rank_all:
+        if faq.confidence < ACCEPT or rank_both:
             passages = self.passages.search(query)
         if faq.hits and faq.confidence >= ACCEPT:
             answer = self._faq_answer(query, faq)
@@ -137,11 +142,7 @@ class Answerer:
                 related=self._related(faq),
                 handoff=True,
             )
-        answer.question = text
-        answer.faq_ranking = [hit.entry.id for hit in faq.hits]
-        if passages is not None:
-            answer.passage_ranking = [(h.chunk.doc_id, h.chunk.text) for h in passages.hits]
-        return answer
+        return answer, _trace(text, faq, passages)
 
     def _related(self, faq: FaqResult, exclude: str | None = None) -> list[str]:
         return [h.entry.question for h in faq.hits if h.entry.id != exclude][: self.tuning.related]
@@ -260,3 +261,17 @@ class Answerer:
     @staticmethod
     def _same_place(hit: PassageHit, chosen: list[tuple[DocumentMeta, Chunk]]) -> bool:
         return any(m.id == hit.meta.id and c.section == hit.chunk.section for m, c in chosen)
+
+
+def _trace(text: str, faq: FaqResult, passages: PassageResult | None) -> Trace:
+    return Trace(
+        question=text,
+        faq_ranking=tuple(hit.entry.id for hit in faq.hits),
+        passage_ranking=tuple((h.chunk.doc_id, h.chunk.text) for h in passages.hits)
+        if passages is not None
+        else (),
+        faq_signals={"raw": faq.raw, "confidence": faq.confidence},
+        passage_signals={"raw": passages.raw, "confidence": passages.confidence}
+        if passages is not None
+        else {},
+    )

@@ -137,7 +137,7 @@ class Conversations:
             if self.problem is None:
                 log.error("%s; questions are answered without recording or context", problem)
             self.problem = problem
-            answer = self._answerer().ask(mask(question), channel=channel)
+            answer = self._answerer().ask(mask(question))
             return answer_payload(answer, new_session_id())
         if self.problem is not None:
             log.warning("conversations are recorded again")
@@ -160,7 +160,7 @@ class Conversations:
         if opened.silent_payload is not None:
             return opened.silent_payload
         started = time.perf_counter()
-        answer = answerer.ask(text, session_id=opened.conversation_id, channel=channel)
+        answer = answerer.ask(text, session_id=opened.conversation_id)
         latency_ms = (time.perf_counter() - started) * 1000
         with self.database.session() as db:
             if answer.type == AnswerType.HANDOFF:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +12,16 @@ from indexer.build import Progress, build_from
 from indexer.encoders import Encoder
 from indexer.store import load_index
 from policyqa.evaluation.dataset import Dataset, Query, load_datasets
-from service.answering import Answer, Answerer
+from policyqa.evaluation.metrics import (
+    Outcome,
+    answer_rates,
+    by_kind,
+    first_relevant,
+    latency_figures,
+    ranking_figures,
+)
+from service.answering import Answerer, Trace
 from service.tuning import DEFAULT_TUNING, Tuning
-
-K = (1, 5, 10)
-
-
-@dataclass
-class Outcome:
-    query: Query
-    kind: str  # "faq", "passage" or "oos"
-    rank: int | None  # 1-based rank of the first hit within the top 10
-    answered: bool
-    seconds: float
 
 
 def _kind(query: Query, ds: Dataset) -> str:
@@ -35,62 +30,42 @@ def _kind(query: Query, ds: Dataset) -> str:
     return "faq" if any(r in ds.faq_ids for r in query.relevant) else "passage"
 
 
-def _rank(query: Query, kind: str, answer: Answer) -> int | None:
+def _rank(query: Query, kind: str, trace: Trace) -> int | None:
+    """FAQ questions are judged on the FAQ ranking, passage questions on the passage ranking."""
     if kind == "faq":
-        for i, faq_id in enumerate(answer.faq_ranking[:10], 1):
-            if faq_id in query.relevant:
-                return i
-    elif kind == "passage":
-        for i, (doc_id, excerpt) in enumerate(answer.passage_ranking[:10], 1):
-            if doc_id in query.relevant and (not query.answer or query.answer in excerpt):
-                return i
+        return first_relevant(query, [("faq", faq_id, "") for faq_id in trace.faq_ranking])
+    if kind == "passage":
+        ranking = [("passage", doc_id, text) for doc_id, text in trace.passage_ranking]
+        return first_relevant(query, ranking)
     return None
 
 
-def _rate(values: list[bool]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None
-
-
 def summarise(outcomes: Sequence[Outcome], index_seconds: float) -> dict[str, Any]:
-    ranked = [o for o in outcomes if o.kind != "oos"]
-    oos = [o for o in outcomes if o.kind == "oos"]
-    result: dict[str, Any] = {"queries": len(outcomes)}
-    for k in K:
-        result[f"recall@{k}"] = _rate([o.rank is not None and o.rank <= k for o in ranked])
-    result["mrr@10"] = (
-        round(sum(1 / o.rank for o in ranked if o.rank) / len(ranked), 4) if ranked else None
-    )
-    result["in_scope_answer_rate"] = _rate([o.answered for o in ranked])
-    result["out_of_scope_decline_rate"] = _rate([not o.answered for o in oos])
-    ms = sorted(o.seconds * 1000 for o in outcomes)
-    result["latency_ms"] = {
-        "p50": round(statistics.median(ms), 2) if ms else None,
-        "p99": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 2) if ms else None,
+    return {
+        "queries": len(outcomes),
+        **ranking_figures(outcomes),
+        **answer_rates(outcomes),
+        "latency_ms": latency_figures([o.seconds for o in outcomes]),
+        "index_seconds": round(index_seconds, 2),
+        "by_kind": by_kind(outcomes),
     }
-    result["index_seconds"] = round(index_seconds, 2)
-    by_kind: dict[str, Any] = {}
-    for kind in ("faq", "passage"):
-        part = [o for o in ranked if o.kind == kind]
-        if part:
-            by_kind[kind] = {
-                "queries": len(part),
-                "recall@1": _rate([o.rank == 1 for o in part]),
-                "mrr@10": round(sum(1 / o.rank for o in part if o.rank) / len(part), 4),
-                "answer_rate": _rate([o.answered for o in part]),
-            }
-    result["by_kind"] = by_kind
-    return result
+
+
+def run_traced(answerer: Answerer, ds: Dataset) -> list[tuple[Outcome, Trace]]:
+    """Every query asked once, on its own (no session), with what the evaluation needs."""
+    out = []
+    for query in ds.queries:
+        started = time.perf_counter()
+        answer, trace = answerer.ask_traced(query.query)
+        seconds = time.perf_counter() - started
+        kind = _kind(query, ds)
+        outcome = Outcome(query, kind, _rank(query, kind, trace), answer.answered, seconds)
+        out.append((outcome, trace))
+    return out
 
 
 def run_queries(answerer: Answerer, ds: Dataset) -> list[Outcome]:
-    outcomes = []
-    for query in ds.queries:
-        started = time.perf_counter()
-        answer = answerer.ask(query.query, rank_all=True)
-        seconds = time.perf_counter() - started
-        kind = _kind(query, ds)
-        outcomes.append(Outcome(query, kind, _rank(query, kind, answer), answer.answered, seconds))
-    return outcomes
+    return [outcome for outcome, _ in run_traced(answerer, ds)]
 
 
 def evaluate(
