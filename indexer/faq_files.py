@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +59,10 @@ _DATE_FORMS = (
     re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"),
     re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
 )
-_BAD_CHAR_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Control characters but tab and line feed, line/paragraph separators, surrogates, non-characters:
+# none can be kept in every layout (XML forbids most of them in .xlsx).
+_BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 
 
 class FaqFileError(Exception):
@@ -332,12 +334,8 @@ def _text(
 
 
 def _bad_char(text: str) -> str | None:
-    for char in text:
-        if char in "\n\t":
-            continue
-        if unicodedata.category(char) in _BAD_CHAR_CATEGORIES or char in "\ufffe\uffff":
-            return char
-    return None
+    match = _BAD_CHARS.search(text)
+    return match.group() if match else None
 
 
 def _variants(value: object, question: str, problems: list[_Problem]) -> tuple[str, ...]:
@@ -480,7 +478,7 @@ def _kind(value: object) -> str:
 
 def _yaml_records(text: str) -> list[_Record]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"第{mark.line + 1}行" if mark is not None else "位置未知"
