@@ -118,14 +118,15 @@ class _Record:
     columns: Mapping[str, str]  # field key → how the file names it (tables)
 
 
-class _Parsed(FaqUpload):
-    duplicates: list[RowError]  # records whose id an earlier record has
-    first_row: dict[str, int]  # id → the row (or entry number) where it first appears
+@dataclass
+class _Parsed:
+    """What one reading of a file found; the entry points decide what a duplicate id means."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.duplicates = []
-        self.first_row = {}
+    entries: list[FaqRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicates: list[RowError] = field(default_factory=list)  # an earlier record has the id
+    first_row: dict[str, int] = field(default_factory=dict)  # id → where it first appears
 
 
 # ---------------------------------------------------------------- reading: the entry points
@@ -236,7 +237,7 @@ def _validate(
     categories: Collection[str] | None,
     out: _Parsed,
 ) -> None:
-    first_row: dict[str, int] = {}
+    first_row = out.first_row
     for record in records:
         entry_id = _peek_id(record.item)
         unknown: list[str] = []
@@ -262,7 +263,6 @@ def _validate(
             )
         else:
             out.entries.append(FaqRow(record.row, entry))
-    out.first_row = first_row
 
 
 def _column(key: str, record: _Record) -> str:

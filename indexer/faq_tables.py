@@ -128,7 +128,8 @@ def csv_rows(data: bytes) -> list[list[str]]:
 
 
 def xlsx_rows(data: bytes) -> list[list[str]]:
-    """The rows of the first sheet of a workbook, each cell as text."""
+    """The rows of the first sheet of a workbook, each cell as text; a `'` before a formula-looking
+    text (left by a CSV export opened and saved in Excel) is removed as in CSV."""
     import openpyxl
 
     if not data.startswith(b"PK\x03\x04"):
@@ -153,7 +154,7 @@ def xlsx_rows(data: bytes) -> list[list[str]]:
             if not book.worksheets:
                 raise TableError("Excel 文件中没有工作表")
             return [
-                [cell_text(value) for value in row]
+                [unescape_formula(cell_text(value)) for value in row]
                 for row in book.worksheets[0].iter_rows(values_only=True)
             ]
         except TableError:
@@ -289,7 +290,9 @@ def write_xlsx(rows: Sequence[Sequence[str]]) -> bytes:
     for row_number, row in enumerate(rows, start=1):
         for column, value in enumerate(row, start=1):
             cell = sheet.cell(row=row_number, column=column)
-            cell.value = value
+            # Text as it is ("=1+1" too), except that a text starting with `'` and a formula
+            # gets one more `'`: the reader removes one, as for a CSV opened and saved by Excel.
+            cell.value = escape_formula(value) if value.startswith("'") else value
             cell.data_type = "s"  # "=1+1" stays text, never a formula
             cell.number_format = "@"
             if value.startswith(_FORMULA_START) or value.startswith("'"):

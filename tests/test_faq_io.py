@@ -147,6 +147,17 @@ def test_formulas_are_escaped_in_csv_and_text_in_xlsx() -> None:
     assert all(c.data_type == "s" for c in filled), "no formula, number or date cell"
 
 
+def test_a_csv_escape_left_in_a_workbook_is_removed() -> None:
+    """A CSV export opened in Excel and saved as .xlsx may keep the `'`: it reads back the same."""
+    rows: list[list[object]] = [["id", "question", "answer"], ["f", "'=1+1", "'-5%，'普通"]]
+    upload = parse_faq_upload(_xlsx(rows), "另存为.xlsx", None)
+    assert [(r.entry.question, r.entry.answer) for r in upload.entries] == [("=1+1", "-5%，'普通")]
+    entry = FaqEntry(id="q", question="'=SUM(A1)", answer="'普通")
+    sheet = openpyxl.load_workbook(io.BytesIO(dump_faq_table([entry], "xlsx"))).worksheets[0]
+    assert [sheet.cell(2, 2).value, sheet.cell(2, 4).value] == ["''=SUM(A1)", "'普通"]
+    assert _reload([entry], "a.xlsx") == _at([entry], "a.xlsx")
+
+
 def test_yaml_is_the_knowledge_format() -> None:
     text = dump_faq_yaml([EDGE[0], EDGE[3]])
     assert text.startswith("- id: edge-bar\n  question: 税率表里的 | 是什么意思？\n  variants:\n")
