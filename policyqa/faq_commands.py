@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from indexer.faq_files import FaqUpload
 
 EXIT_ROW_ERRORS = 1
 EXIT_USAGE = 2
@@ -23,7 +27,7 @@ FAQ_EXIT_CODES = """\
   2  参数错误：文件不存在、无法读取或输出类型不支持"""
 
 
-def _load(name: str, categories: set[str] | None) -> tuple[Any, int]:
+def _load(name: str, categories: set[str] | None) -> tuple[FaqUpload | None, int]:
     """The parsed file, its warnings and row errors printed; or None and the exit status."""
     from indexer.faq_files import FaqFileError, parse_faq_upload
 
@@ -45,7 +49,7 @@ def _load(name: str, categories: set[str] | None) -> tuple[Any, int]:
     return upload, 0
 
 
-def _summary(upload: Any) -> str:
+def _summary(upload: FaqUpload) -> str:
     bad_rows = len({error.row for error in upload.errors})
     return f"共 {len(upload.entries) + bad_rows} 条：正确 {len(upload.entries)} 条，有错误 {bad_rows} 条"
 
@@ -53,7 +57,8 @@ def _summary(upload: Any) -> str:
 def _cmd_check(args: argparse.Namespace) -> int:
     categories = None
     if args.category:
-        categories = {c.strip() for part in args.category for c in part.split(",") if c.strip()}
+        parts = (re.split(r"[,，、]", part) for part in args.category)
+        categories = {name.strip() for names in parts for name in names if name.strip()}
     upload, status = _load(args.file, categories)
     if upload is None:
         return status
@@ -126,7 +131,7 @@ def add_faq_commands(sub: Any) -> Any:
     p.add_argument(
         "--category",
         action="append",
-        help="允许的分类（可重复，或用逗号分隔）；不给则不检查分类",
+        help="允许的分类（可重复，或用逗号、顿号分隔）；不给则不检查分类",
     )
     p.set_defaults(func=_cmd_check)
 

@@ -48,7 +48,7 @@ bad-date,房产税？,按原值计算。,房产,2026-02-30
 def test_check_lists_row_errors_and_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "批量.csv"
     path.write_bytes(_BAD_CSV.encode("gbk"))
-    result = run_cli("faq", "check", str(path), "--category", "税收,预算")
+    result = run_cli("faq", "check", str(path), "--category", "税收，预算")
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
         f"错误 {path}：第3行（id: no-answer）「答案」列：答案不能为空",
