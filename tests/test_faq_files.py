@@ -407,3 +407,35 @@ def test_empty_csv_has_no_header(tmp_path: Path) -> None:
     assert entries == []
     assert len(problems) == 1
     assert problems[0].reason.startswith("缺少标题行")
+
+
+def test_chinese_column_names_in_the_knowledge_folder(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        [
+            "编号",
+            "标准问题",
+            "相似问法",
+            "答案",
+            "分类",
+            "来源文件",
+            "来源条款",
+            "失效日期",
+            "备注",
+        ],
+        [
+            "zfcg-zhiyi",
+            ZHIYI.question,
+            "中标结果不公平怎么办\n政府采购质疑的期限是多久",
+            ZHIYI.answer,
+        ]
+        + ["政府采购", "政府采购法-2014", "第五十二条", "2030年1月1日", "内部备注"],
+        ["坏 编号", "问？", "", "答。", "", "", "", "", ""],
+    ]
+    path = _write_xlsx(tmp_path / "中文列名.xlsx", rows)
+    entries, problems = load_faq_file(path, "faq/中文列名.xlsx")
+    expected = {**ZHIYI.__dict__, "reviewed": False, "path": "faq/中文列名.xlsx"}
+    assert entries == [FaqEntry(**{**expected, "expires_on": "2030-01-01"})]
+    assert [(p.reason, p.fatal) for p in problems] == [
+        ("未知的列 备注 已忽略", False),
+        ("第3行（id: 坏 编号）「编号」列：编号不能含空白或“/”，最长 80 个字符", True),
+    ]
