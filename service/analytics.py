@@ -108,7 +108,11 @@ class Analytics:
             daily = self._daily(db, period)
         return {k: sum(d[k] for d in daily) for k in ("questions", *OUTCOMES)}
 
-    def report(self, period: Period, *, top: int = TOP_GROUPS) -> dict[str, Any]:
+    def report(
+        self, period: Period, *, grouped: bool = True, top: int = TOP_GROUPS
+    ) -> dict[str, Any]:
+        """The figures; with ``grouped``, also the groups of questions (which need the
+        engine's encoder: Unavailable while no index is loaded)."""
         with self.database.session() as db:
             daily = self._daily(db, period)
             totals = {k: sum(d[k] for d in daily) for k in ("questions", *OUTCOMES)}
@@ -125,6 +129,8 @@ class Analytics:
                 "satisfaction": self._satisfaction(db, period),
                 "handoff": self._handoff(db, period),
             }
+            if not grouped:
+                return body
             asked = self._questions(db, period, QUESTION_TYPES, period.bounds())
             unanswered = self._questions(db, period, UNANSWERED_TYPES, period.bounds())
             week = period.end - timedelta(days=6)

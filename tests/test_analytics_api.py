@@ -270,6 +270,7 @@ def test_pages_and_the_ticket_draft_link(month_app: Any) -> None:
         assert f"/api/v1/staff/analytics/{table}.csv?start=" in html
     assert "为此编写常见问题" in html and "/admin/faq/new?question=" in html
     assert "<script>" not in html  # only the JSON block and files of this origin
+    assert "追问澄清" not in html  # no clarify answers in the period: no such column
 
     week_day = month.today - timedelta(days=10)
     report = editor.get("/admin/analytics/report", params={"kind": "week", "day": str(week_day)})

@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from service.analytics import OUTCOME_NAMES, OUTCOMES, Period
+from service.analytics import OUTCOME_NAMES, Period
 from service.routes.admin_pages import page
 from service.routes.staff_analytics import (
     CHANNEL,
@@ -20,6 +20,7 @@ from service.routes.staff_analytics import (
     Start,
     analytics_of,
     compute,
+    shown_outcomes,
 )
 
 router = APIRouter(prefix="/admin/analytics", include_in_schema=False)
@@ -36,7 +37,7 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "r": report,
         "query": _query(report),
-        "outcomes": {k: OUTCOME_NAMES[k] for k in OUTCOMES},
+        "outcomes": {k: OUTCOME_NAMES[k] for k in shown_outcomes(report)},
         "channel_names": CHANNEL_NAMES,
         "seconds": _duration,
     }

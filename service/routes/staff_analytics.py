@@ -36,11 +36,21 @@ def analytics_of(request: Request) -> Analytics:
 
 
 async def compute(
-    request: Request, start: date | None, end: date | None, channel: str | None
+    request: Request,
+    start: date | None,
+    end: date | None,
+    channel: str | None,
+    *,
+    grouped: bool = True,
 ) -> dict[str, Any]:
     analytics = analytics_of(request)
     period = analytics.period(start=start, end=end, channel=channel)
-    return await anyio.to_thread.run_sync(lambda: analytics.report(period))
+    return await anyio.to_thread.run_sync(lambda: analytics.report(period, grouped=grouped))
+
+
+def shown_outcomes(report: dict[str, Any]) -> list[str]:
+    """The outcomes a table shows: clarify only when the answerer asked back in the period."""
+    return [k for k in OUTCOMES if k != "clarify" or report["totals"]["clarify"]]
 
 
 Start = Annotated[date | None, Query(description="开始日期（含，办公时区）；默认结束日期前 29 天")]
@@ -63,9 +73,9 @@ async def analytics(
     return await compute(request, start, end, channel)
 
 
-def tables(report: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
-    """Every table of the dashboard: (Chinese header, rows)."""
-    outcome_keys = list(OUTCOMES)
+def table_of(report: dict[str, Any], name: str) -> tuple[list[str], list[list[Any]]]:
+    """One table of the dashboard: (Chinese header, rows)."""
+    outcome_keys = shown_outcomes(report)
     sat, hand, totals = report["satisfaction"], report["handoff"], report["totals"]
     summary = [
         ["问题总数", totals["questions"]],
@@ -82,33 +92,29 @@ def tables(report: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]
             else hand["median_first_reply_seconds"],
         ],
     ]
-    rising = report["rising"]
-    return {
-        "summary": (["指标", "数值"], summary),
-        "daily": (
+    if name == "summary":
+        return ["指标", "数值"], summary
+    if name == "daily":
+        return (
             ["日期", "问题数", *[OUTCOME_NAMES[k] for k in outcome_keys]],
             [[d["date"], d["questions"], *[d[k] for k in outcome_keys]] for d in report["daily"]],
-        ),
-        "outcomes": (
-            ["结果", "问题数"],
-            [[OUTCOME_NAMES[k], totals[k]] for k in outcome_keys],
-        ),
-        "top": (
+        )
+    if name == "outcomes":
+        return ["结果", "问题数"], [[OUTCOME_NAMES[k], totals[k]] for k in outcome_keys]
+    if name in ("top", "unanswered"):
+        return (
             ["典型问题", "问题数", "占比", "其他问法"],
-            [_group_row(g) for g in report["top"]["groups"]],
-        ),
-        "unanswered": (
-            ["典型问题", "问题数", "占比", "其他问法"],
-            [_group_row(g) for g in report["unanswered"]["groups"]],
-        ),
-        "rising": (
-            ["典型问题", f"本周（{rising['this_week']['start']}起）", "上周", "增加"],
-            [[t["typical"], t["this_week"], t["last_week"], t["change"]] for t in rising["topics"]],
-        ),
-    }
+            [_group_row(g) for g in report[name]["groups"]],
+        )
+    rising = report["rising"]
+    return (
+        ["典型问题", f"本周（{rising['this_week']['start']}起）", "上周", "增加"],
+        [[t["typical"], t["this_week"], t["last_week"], t["change"]] for t in rising["topics"]],
+    )
 
 
 TABLES = ("summary", "daily", "outcomes", "top", "unanswered", "rising")
+GROUPED = ("top", "unanswered", "rising")  # the tables that need the encoder
 
 
 def _group_row(g: dict[str, Any]) -> list[Any]:
@@ -143,8 +149,8 @@ async def export(
 ) -> Response:
     if table not in TABLES:
         raise NotFound(f"没有名为 {table} 的统计表（可选：{'、'.join(TABLES)}）")
-    report = await compute(request, start, end, channel)
-    header, rows = tables(report)[table]
+    report = await compute(request, start, end, channel, grouped=table in GROUPED)
+    header, rows = table_of(report, table)
     period = report["period"]
     name = (
         f"policyqa-{table}-{period['start']}-{period['end']}{'-' + channel if channel else ''}.csv"
