@@ -6,12 +6,15 @@ Everything is read from the recorded state (``service.db.models``): ``answers`` 
 citizen message the window replied to, with its type), ``feedback``, ``tickets`` and the staff
 ``messages`` of a ticket. Grouping encodes the questions with the serving engine's own query
 encoder (``service.question_groups``) and is bounded: at most ``max_questions`` (the most recent
-of the period) per request, and the result says when the period had more.
+of the period) per request, and the result says when the period had more; question vectors are
+kept in a cache bounded in bytes.
 """
 
 from __future__ import annotations
 
 import statistics
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -94,10 +97,16 @@ class Analytics:
         zone: str,
         max_questions: int,
         similarity: float,
+        cache_bytes: int = 16 * 2**20,
     ) -> None:
         self.database, self._answerer = database, answerer
         self.zone = ZoneInfo(zone)
         self.max_questions, self.similarity = max_questions, similarity
+        self.cache_bytes = cache_bytes
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_bytes = 0
+        self._owner: object = None
 
     def period(self, *, start: date | None, end: date | None, channel: str | None) -> Period:
         return Period.of(start=start, end=end, channel=channel, zone=self.zone)
@@ -239,16 +248,37 @@ class Analytics:
         return {"total": total, "rows": [(q, at) for q, at in rows]}
 
     def _encoder(self) -> Callable[[Sequence[str]], np.ndarray]:
+        """The serving engine's query encoder, through a cache of question vectors bounded in
+        bytes (shared by the requests of this process, emptied when the engine's encoder is
+        replaced), so that the dashboard, its CSV exports and the report encode a question
+        once."""
         answerer = self._answerer()  # raises Unavailable while no index is loaded
-        cache: dict[str, np.ndarray] = {}
 
         def encode(texts: Sequence[str]) -> np.ndarray:
-            missing = [t for t in dict.fromkeys(texts) if t not in cache]
+            with self._lock:
+                if self._owner is not answerer.encoder:
+                    self._cache.clear()
+                    self._cache_bytes, self._owner = 0, answerer.encoder
+                known = {t: self._cache[t] for t in texts if t in self._cache}
+            missing = [t for t in dict.fromkeys(texts) if t not in known]
             if missing:
-                cache.update(zip(missing, answerer.encode.many(missing), strict=True))
-            return np.stack([cache[t] for t in texts])
+                known.update(zip(missing, answerer.encode.many(missing), strict=True))
+                with self._lock:
+                    for text in missing:
+                        self._remember(text, known[text])
+            return np.stack([known[t] for t in texts])
 
         return encode
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        """Caller holds the lock."""
+        if text in self._cache:
+            return
+        self._cache[text] = vector
+        self._cache_bytes += vector.nbytes + len(text.encode()) + 100
+        while self._cache_bytes > self.cache_bytes and self._cache:
+            old, dropped = self._cache.popitem(last=False)
+            self._cache_bytes -= dropped.nbytes + len(old.encode()) + 100
 
     def _limits(self, found: dict[str, Any]) -> dict[str, Any]:
         clustered, total = len(found["rows"]), found["total"]
