@@ -21,6 +21,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.answering import Answerer
+from service.app import create_app
+from service.config import Settings
+from service.db.engine import get_database
+from service.db.migrate import upgrade
 from service.engine import load_answerer
 from tests.analytics_month import FAMILIES, TICKET_WAITS, Asked, Month, generate
 from tests.desk_helpers import desk_app, make_user, sign_in
@@ -313,3 +317,21 @@ def test_grouping_is_bounded_and_says_so(
     assert sum(g["count"] for g in top["groups"]) == 50
     # the most recent 50: the figures are still over the whole period
     assert body["totals"] == expected_totals(month.asked)
+
+
+def test_figures_while_no_index_is_loaded(database_url: str, tmp_path: Path) -> None:
+    """The grouping needs the engine's encoder; the figures do not."""
+    upgrade(get_database(database_url))
+    settings = Settings(index_dir=tmp_path / "no-index-yet", database_url=database_url)
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        make_user(database_url, "editor1", "editor")
+        month = generate(database_url)
+        editor, _ = sign_in(client, "editor1")
+        api = editor.get("/api/v1/staff/analytics", params=period(month))
+        assert api.status_code == 503 and "索引" in api.json()["detail"]
+        daily = read_csv(editor.get("/api/v1/staff/analytics/daily.csv", params=period(month)))
+        assert sum(int(r[1]) for r in daily[1:]) == len(month.asked)
+        page = editor.get("/admin/analytics", params=period(month))
+        assert page.status_code == 200
+        assert "问题归类暂不可用" in page.text and 'id="top-chart"' not in page.text
+        assert data_block(page.text)["totals"] == expected_totals(month.asked)

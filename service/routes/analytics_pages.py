@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.analytics import OUTCOME_NAMES, Period
+from service.problems import Unavailable
 from service.routes.admin_pages import page
 from service.routes.staff_analytics import (
     CHANNEL,
@@ -61,8 +62,13 @@ async def dashboard(
     end: End = None,
     channel: Annotated[str | None, Query(pattern=f"{CHANNEL}|^$")] = None,
 ) -> Response:
-    report = await compute(request, start, end, channel or None)
-    return page(request, "analytics", "咨询分析", staff, **_context(report))
+    try:
+        report = await compute(request, start, end, channel or None)
+        notice = None
+    except Unavailable as exc:  # the figures need no encoder: show them, say what is missing
+        report = await compute(request, start, end, channel or None, grouped=False)
+        notice = f"问题归类暂不可用（{exc.message}），其余统计照常显示。"
+    return page(request, "analytics", "咨询分析", staff, flash=notice, **_context(report))
 
 
 def report_period(kind: str, day: date | None, today: date) -> tuple[date, date]:

@@ -53,20 +53,22 @@
       data: kinds.map(function (k) { return { name: NAMES[k], value: data.totals[k] }; })
     }]
   });
-  draw("top-chart", groupsOption(data.top.groups, "#0b57d0"));
-  draw("unanswered-chart", groupsOption(data.unanswered.groups, "#b3261e"));
-  var topics = data.rising.topics.slice(0, 10).reverse();
-  draw("rising-chart", {
-    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-    legend: { top: 0 },
-    grid: { left: 10, right: 30, top: 40, bottom: 20, containLabel: true },
-    xAxis: { type: "value", minInterval: 1 },
-    yAxis: { type: "category", data: topics.map(function (t) { return short(t.typical); }) },
-    series: [
-      { type: "bar", name: "上周", color: "#9aa5b1", data: topics.map(function (t) { return t.last_week; }) },
-      { type: "bar", name: "本周", color: "#2e7d32", data: topics.map(function (t) { return t.this_week; }) }
-    ]
-  });
+  if (data.top) { // absent while the index (and so the encoder) is loading
+    draw("top-chart", groupsOption(data.top.groups, "#0b57d0"));
+    draw("unanswered-chart", groupsOption(data.unanswered.groups, "#b3261e"));
+    var topics = data.rising.topics.slice(0, 10).reverse();
+    draw("rising-chart", {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { top: 0 },
+      grid: { left: 10, right: 30, top: 40, bottom: 20, containLabel: true },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "category", data: topics.map(function (t) { return short(t.typical); }) },
+      series: [
+        { type: "bar", name: "上周", color: "#9aa5b1", data: topics.map(function (t) { return t.last_week; }) },
+        { type: "bar", name: "本周", color: "#2e7d32", data: topics.map(function (t) { return t.this_week; }) }
+      ]
+    });
+  }
 
   Array.prototype.forEach.call(document.querySelectorAll("button[data-toggle]"), function (button) {
     var table = document.getElementById(button.getAttribute("data-toggle") + "-table");
