@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service.analytics import OUTCOME_NAMES, Period
+from service.analytics_tables import shown_outcomes
 from service.problems import Unavailable
 from service.routes.admin_pages import page
 from service.routes.staff_analytics import (
@@ -21,7 +22,6 @@ from service.routes.staff_analytics import (
     Start,
     analytics_of,
     compute,
-    shown_outcomes,
 )
 
 router = APIRouter(prefix="/admin/analytics", include_in_schema=False)
