@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("redis_url", "POLICYQA_REDIS_URL", "REDIS_URL")
     )
 
+    # ---- analytics (service/analytics.py) ----
+    # Questions grouped by meaning per request at most (the most recent ones of the period); the
+    # page and the API say when the period had more.
+    analytics_max_questions: int = Field(default=1000, ge=10, le=20000)
+    # Cosine similarity (with the engine's query encoder) above which wordings join one group.
+    analytics_group_similarity: float = Field(default=0.65, gt=0, lt=1)
+
     # ---- HTTP edge (service/http/) ----
     # Origins (scheme://host[:port]) whose pages may call the API, comma-separated. The service's
     # own origin is always allowed.

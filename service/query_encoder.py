@@ -111,6 +111,18 @@ class QueryEncoder:
         assert item.vector is not None
         return item.vector
 
+    def many(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of many texts (a staff report, not a citizen's question): encoded in batches
+        of ``max_batch``, each batch holding one slot, so that citizens' questions go between
+        them. Not cached: a report must not evict the questions citizens repeat."""
+        rows: list[np.ndarray] = []
+        for start in range(0, len(texts), self.max_batch):
+            with self._slots:
+                rows.extend(self._vectors(list(texts[start : start + self.max_batch])))
+        if not rows:
+            return np.zeros((0, self.encoder.dim), dtype=np.float32)
+        return np.stack(rows)
+
     def _encode(self, batch: Sequence[_Pending]) -> None:
         texts = list(dict.fromkeys(item.text for item in batch))  # the same question asked twice
         by_text: dict[str, np.ndarray] = {}

@@ -37,6 +37,8 @@ ALLOWED = {
     ("POST", "/api/v1/staff/users"): {"admin"},
     ("PUT", "/api/v1/staff/users/{user_id}/roles"): {"admin"},
     ("GET", "/api/v1/staff/audit"): {"admin"},
+    ("GET", "/api/v1/staff/analytics"): {"admin", "editor", "reviewer"},
+    ("GET", "/api/v1/staff/analytics/{table}.csv"): {"admin", "editor", "reviewer"},
     ("POST", "/admin/logout"): {"admin", "editor", "reviewer", "agent"},
     ("GET", "/admin"): {"agent"},
     ("GET", "/admin/tickets/{ticket_id}"): {"agent"},
@@ -49,6 +51,8 @@ ALLOWED = {
     ("POST", "/admin/users"): {"admin"},
     ("POST", "/admin/users/{user_id}/roles"): {"admin"},
     ("GET", "/admin/audit"): {"admin"},
+    ("GET", "/admin/analytics"): {"admin", "editor", "reviewer"},
+    ("GET", "/admin/analytics/report"): {"admin", "editor", "reviewer"},
 }
 PUBLIC = {("POST", "/api/v1/staff/session"), ("GET", "/admin/login"), ("POST", "/admin/login")}
 ROLES = ("admin", "editor", "reviewer", "agent")

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from service.desk import Actor, Desk
+from service.faq_drafts import ticket_draft
 from service.problems import Forbidden, Problem
 from service.routes.staff_auth import COOKIE, AdminDep, AgentDep, SearchDep, StaffDep, client_of
 from service.routes.staff_session import set_cookie, sign_in, sign_out
@@ -134,7 +135,13 @@ async def ticket(request: Request, ticket_id: str, staff: AgentDep, desk: DeskDe
     body = await anyio.to_thread.run_sync(lambda: desk.ticket(ticket_id))
     agents = await anyio.to_thread.run_sync(desk.agents)
     return page(
-        request, "ticket", "工单", staff, t=body, agents=[a for a in agents if a != staff.name]
+        request,
+        "ticket",
+        "工单",
+        staff,
+        t=body,
+        agents=[a for a in agents if a != staff.name],
+        faq_draft=ticket_draft(body),
     )
 
 

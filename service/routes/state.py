@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from service.analytics import Analytics
 from service.answering import Answerer
 from service.config import Settings
 from service.conversations import Conversations
@@ -21,8 +22,10 @@ from service.office_hours import OfficeHours
 from service.problems import Problem
 from service.routes import (
     admin_pages,
+    analytics_pages,
     conversations,
     problems,
+    staff_analytics,
     staff_audit,
     staff_session,
     staff_tickets,
@@ -60,6 +63,13 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         retention_days=settings.retention_days,
     )
     app.state.desk = Desk(database=database, notifier=notifier, deliverers=deliverers)
+    app.state.analytics = Analytics(
+        database=database,
+        answerer=answerer,
+        zone=settings.office_timezone,
+        max_questions=settings.analytics_max_questions,
+        similarity=settings.analytics_group_similarity,
+    )
     app.add_exception_handler(Problem, problems.problem_response)
     for module in (
         conversations,
@@ -67,6 +77,8 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         staff_tickets,
         staff_users,
         staff_audit,
+        staff_analytics,
+        analytics_pages,
         admin_pages,
     ):
         # Refused input is answered in the ErrorResponse shape (service/errors.py): say so in the
