@@ -20,10 +20,12 @@ from service.events import Notifier
 from service.office_hours import OfficeHours
 from service.problems import Problem
 from service.routes import (
+    admin_faq,
     admin_pages,
     conversations,
     problems,
     staff_audit,
+    staff_faq,
     staff_session,
     staff_tickets,
     staff_users,
@@ -67,7 +69,9 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         staff_tickets,
         staff_users,
         staff_audit,
+        staff_faq,
         admin_pages,
+        admin_faq,
     ):
         # Refused input is answered in the ErrorResponse shape (service/errors.py): say so in the
         # schema too, instead of the framework's default 422 body.
