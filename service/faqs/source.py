@@ -85,6 +85,14 @@ def import_entries(db: Session, entries: list[FaqEntry]) -> list[str]:
     return stored
 
 
+def seed_if_empty(db: Session, entries: list[FaqEntry]) -> None:
+    """Before the first publication in a database that was never seeded: the FAQ being served
+    (the index's) become its published pairs, so that publishing one pair does not drop the rest."""
+    if revision(db) is None and entries:
+        stored = import_entries(db, entries)
+        log.info("seeded the database with the served index's %d FAQ pairs", len(stored))
+
+
 def published(db: Session) -> list[tuple[FaqItem, FaqVersion]]:
     rows = db.execute(
         select(FaqItem, FaqVersion)

@@ -15,6 +15,7 @@ from service.faqs import quality, workflow
 from service.faqs.rules import CATEGORIES, STATES, FaqDraft, format_sources, parse_sources
 from service.problems import Invalid, Problem
 from service.routes.admin_pages import page
+from service.routes.staff_auth import client_of
 from service.routes.staff_faq import (
     CuratorDep,
     EditorDep,
@@ -25,6 +26,7 @@ from service.routes.staff_faq import (
     in_session,
     save_draft,
 )
+from service.routes.staff_faq import retire as retire_pair
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/admin/faq", include_in_schema=False)
@@ -265,12 +267,8 @@ async def save(
 
 @router.post("/{faq_id}/retire")
 async def retire(request: Request, faq_id: str, staff: ReviewerDep) -> Response:
-    from service.routes.staff_auth import client_of
-
     client = client_of(request)
     await anyio.to_thread.run_sync(
-        lambda: in_session(
-            request, lambda db: workflow.retire(db, faq_id=faq_id, actor=staff, client=client)
-        )
+        lambda: in_session(request, lambda db: retire_pair(db, request, staff, faq_id, client))
     )
     return RedirectResponse(f"/admin/faq/{faq_id}", status_code=303)

@@ -13,10 +13,12 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from indexer.models import FaqEntry
 from service.answering import Answerer
 from service.faq_schemas import FaqCreate, FaqDraftIn, ReturnRequest
 from service.faqs import quality, workflow
 from service.faqs.rules import CATEGORIES, FaqDraft, check_id, clean
+from service.faqs.source import seed_if_empty
 from service.problems import Invalid
 from service.routes.staff_auth import client_of, database, require
 from service.schemas import ErrorResponse
@@ -92,10 +94,17 @@ def save_draft(
     return version, warnings
 
 
+def served_faqs(request: Request) -> list[FaqEntry]:
+    answerer = answerer_of(request)
+    return list(answerer.index.faqs.values()) if answerer is not None else []
+
+
 def act(request: Request, staff: Staff, action: str, version_id: int, comment: str = "") -> Any:
     client = client_of(request)
+    served = served_faqs(request) if action == "approve" else []
 
     def work(db: Session) -> dict[str, Any]:
+        seed_if_empty(db, served)
         if action == "return":
             v = workflow.send_back(
                 db, version_id=version_id, actor=staff, comment=comment, client=client
@@ -110,6 +119,11 @@ def act(request: Request, staff: Staff, action: str, version_id: int, comment: s
         return workflow.version_out(v)
 
     return in_session(request, work)
+
+
+def retire(db: Session, request: Request, staff: Staff, faq_id: str, client: str) -> None:
+    seed_if_empty(db, served_faqs(request))
+    workflow.retire(db, faq_id=faq_id, actor=staff, client=client)
 
 
 # ---- routes --------------------------------------------------------------------------------------
