@@ -86,6 +86,17 @@ def test_published_faq_is_answered_by_every_worker_within_10_seconds(
 
     editor, ecsrf = signed_in(base, "editor-a")
     reviewer, rcsrf = signed_in(base, "reviewer-b")
+    with editor, reviewer:
+        publish_and_measure(base, editor, ecsrf, reviewer, rcsrf)
+
+
+def publish_and_measure(
+    base: str,
+    editor: httpx.Client,
+    ecsrf: dict[str, str],
+    reviewer: httpx.Client,
+    rcsrf: dict[str, str],
+) -> None:
     draft = {
         "id": "cg-dianzimaichang",
         "question": QUESTION,
