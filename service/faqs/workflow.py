@@ -105,7 +105,7 @@ def _version(db: Session, version_id: int) -> FaqVersion:
     return version
 
 
-def _open_version(db: Session, faq_id: str) -> FaqVersion | None:
+def open_version(db: Session, faq_id: str) -> FaqVersion | None:
     return db.scalars(
         select(FaqVersion).where(FaqVersion.faq_id == faq_id, FaqVersion.state.in_(OPEN))
     ).first()
@@ -113,7 +113,7 @@ def _open_version(db: Session, faq_id: str) -> FaqVersion | None:
 
 def item_out(db: Session, item: FaqItem) -> dict[str, Any]:
     published = db.get(FaqVersion, item.published_version_id) if item.published_version_id else None
-    pending = _open_version(db, item.id)
+    pending = open_version(db, item.id)
     shown = pending or published
     return {
         "id": item.id,
@@ -228,7 +228,7 @@ def save(db: Session, *, faq_id: str, draft: FaqDraft, actor: Staff, client: str
     as ``superseded``. A version under review cannot be changed underneath its reviewer."""
     item = _item(db, faq_id)
     draft = clean(draft)
-    pending = _open_version(db, faq_id)
+    pending = open_version(db, faq_id)
     if pending is not None and pending.state == "in_review":
         raise Conflict(f"问答 {faq_id} 的第 {pending.number} 版正在审核，审核结束后才能再修改")
     if pending is not None:
