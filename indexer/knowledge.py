@@ -9,12 +9,11 @@ import re
 from pathlib import Path
 
 from indexer.documents import DOCUMENT_SUFFIXES, DocumentError, load_document
-from indexer.faq_files import load_faq_file
+from indexer.faq_files import FAQ_SUFFIXES, load_faq_file
 from indexer.models import Disclosure, Document, KnowledgeBase, LoadProblem
 from indexer.readers import SIDECAR_SUFFIX
 
 FAQ_DIR = "faq"
-FAQ_SUFFIXES = {".yaml", ".yml", ".csv", ".xlsx"}
 
 
 def _ignored(path: Path, root: Path) -> bool:

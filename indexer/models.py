@@ -81,6 +81,8 @@ class FaqEntry:
     sources: tuple[SourceRef, ...] = ()
     reviewed: bool = False
     path: str = ""
+    effective_from: str | None = None  # YYYY-MM-DD: served from this day on
+    expires_on: str | None = None  # YYYY-MM-DD: no longer served from this day on
 
     @property
     def questions(self) -> tuple[str, ...]:

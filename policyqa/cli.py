@@ -1,4 +1,4 @@
-"""The ``policyqa`` command: index, serve, ask, eval."""
+"""The ``policyqa`` command: index, serve, ask, eval, db, admin, faq, wechat."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from indexer.encoders import DEFAULT_ENCODER
-from policyqa.faq_commands import add_faq_commands, apply_curation
+from policyqa.curation_commands import add_curation_commands, apply_curation
+from policyqa.faq_commands import add_faq_commands
 from policyqa.state_commands import add_state_commands
 
 # Exit codes of ``policyqa index`` (listed in its --help).
@@ -246,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_eval)
 
     add_state_commands(sub)
-    add_faq_commands(sub)
+    add_curation_commands(add_faq_commands(sub))
     from channels.wechat_cli import add_parser as add_wechat_parser
 
     add_wechat_parser(sub)

@@ -117,7 +117,7 @@ _BAD_YAML_ENTRIES = """\
   question: 类型错误？
   answer: [不是, 文字]
   variants: {a: b}
-  reviewed: 是
+  reviewed: 也许
   sources: 42
 - just a string
 - id: bad-source
@@ -139,15 +139,16 @@ def test_yaml_bad_entries_are_reported_and_the_rest_load(tmp_path: Path) -> None
     assert all(p.path == "faq/bad.yaml" for p in problems)
     reasons = [p.reason for p in _fatal(problems)]
     assert reasons == [
-        "第2条（id: no-question）：缺少问题 question",
-        "第3条（id: no-answer）：缺少答案 answer",
-        "第4条：缺少编号 id",
-        "第5条（id: ok-1）：id 与第1条重复",
-        "第6条（id: bad-types）：答案 answer 应为文字，实际是列表；"
-        "variants 应为问法列表，实际是映射；sources 应为来源列表（doc_id、article），实际是数字 42；"
-        "reviewed 应为 true 或 false，实际是“是”",
+        "第2条（id: no-question）「question」字段：问题不能为空",
+        "第3条（id: no-answer）「answer」字段：答案不能为空",
+        "第4条「id」字段：编号不能为空",
+        "第5条（id: ok-1）「id」字段：与第1条的 id 重复",
+        "第6条（id: bad-types）「variants」字段：应为问法列表，实际是映射",
+        "第6条（id: bad-types）「answer」字段：应为文字，实际是列表",
+        "第6条（id: bad-types）「sources」字段：应为来源列表（doc_id、article），实际是数字 42",
+        "第6条（id: bad-types）「reviewed」字段：应为 true 或 false（是/否），实际是“也许”",
         "第7条：应为“键: 值”形式的条目，实际是文字",
-        "第8条（id: bad-source）：来源第1项缺少来源文件 doc_id",
+        "第8条（id: bad-source）「sources」字段：第1项的来源文件（doc_id）不能为空",
     ]
     warnings = [p.reason for p in problems if not p.fatal]
     assert warnings == ["第9条（id: ok-2）：未知字段 anwser 已忽略"]
@@ -184,7 +185,9 @@ def test_unsupported_suffix(tmp_path: Path) -> None:
     path = _write(tmp_path / "faq.json", "[]")
     entries, problems = load_faq_file(path, "faq/faq.json")
     assert entries == []
-    assert [p.reason for p in problems] == ["不支持的 FAQ 文件类型：.json"]
+    assert [p.reason for p in problems] == [
+        "不支持的 FAQ 文件类型：.json（可用 .csv、.xlsx、.yaml、.yml）"
+    ]
 
 
 # ---------------------------------------------------------------- CSV / XLSX
@@ -298,11 +301,11 @@ _BAD_ROWS = [
     ["ok-2", "问题二？", "", "答案二。", "", "", "", "多出的单元格"],
 ]
 _BAD_REASONS = [
-    "第2条（第3行）（id: no-answer）：缺少答案 answer",
-    "第3条（第4行）：缺少编号 id",
-    "第4条（第5行）（id: ok-1）：id 与第1条（第2行）重复",
-    "第5条（第6行）（id: pairs）：source_article 有3项，source_doc_id 只有2项，无法配对",
-    "第6条（第7行）（id: no-doc）：source_article 有1项，source_doc_id 只有0项，无法配对",
+    "第3行（id: no-answer）「answer」列：答案不能为空",
+    "第4行「id」列：编号不能为空",
+    "第5行（id: ok-1）「id」列：与第2行的 id 重复",
+    "第6行（id: pairs）「source_article」列：来源条款有3项，来源文件只有2项，无法配对",
+    "第7行（id: no-doc）「source_article」列：来源条款有1项，来源文件只有0项，无法配对",
 ]
 
 
@@ -313,7 +316,7 @@ def test_csv_bad_rows_are_reported_and_the_rest_load(tmp_path: Path) -> None:
     assert all(p.path == "faq/bad.csv" for p in problems)
     assert [p.reason for p in _fatal(problems)] == _BAD_REASONS
     assert [p.reason for p in problems if not p.fatal] == [
-        "第7条（第8行）（id: ok-2）：未知字段 无列名的单元格 已忽略"
+        "第8行（id: ok-2）：未知字段 无列名的单元格 已忽略"
     ]
 
 
@@ -332,7 +335,7 @@ def test_bad_reviewed_value_in_table(tmp_path: Path) -> None:
     entries, problems = load_faq_file(path, "faq/r.csv")
     assert entries == []
     assert [p.reason for p in problems] == [
-        "第1条（第2行）（id: a）：reviewed 应为 true 或 false，实际是“也许”"
+        "第2行（id: a）「reviewed」列：应为 true 或 false（是/否），实际是“也许”"
     ]
 
 
@@ -404,3 +407,35 @@ def test_empty_csv_has_no_header(tmp_path: Path) -> None:
     assert entries == []
     assert len(problems) == 1
     assert problems[0].reason.startswith("缺少标题行")
+
+
+def test_chinese_column_names_in_the_knowledge_folder(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        [
+            "编号",
+            "标准问题",
+            "相似问法",
+            "答案",
+            "分类",
+            "来源文件",
+            "来源条款",
+            "失效日期",
+            "备注",
+        ],
+        [
+            "zfcg-zhiyi",
+            ZHIYI.question,
+            "中标结果不公平怎么办\n政府采购质疑的期限是多久",
+            ZHIYI.answer,
+        ]
+        + ["政府采购", "政府采购法-2014", "第五十二条", "2030年1月1日", "内部备注"],
+        ["坏 编号", "问？", "", "答。", "", "", "", "", ""],
+    ]
+    path = _write_xlsx(tmp_path / "中文列名.xlsx", rows)
+    entries, problems = load_faq_file(path, "faq/中文列名.xlsx")
+    expected = {**ZHIYI.__dict__, "reviewed": False, "path": "faq/中文列名.xlsx"}
+    assert entries == [FaqEntry(**{**expected, "expires_on": "2030-01-01"})]
+    assert [(p.reason, p.fatal) for p in problems] == [
+        ("未知的列 备注 已忽略", False),
+        ("第3行（id: 坏 编号）「编号」列：编号不能含空白或“/”，最长 80 个字符", True),
+    ]
