@@ -69,6 +69,8 @@ def import_entries(db: Session, entries: list[FaqEntry]) -> list[str]:
             answer=entry.answer,
             category=entry.category if entry.category in CATEGORIES else "其他",
             sources=[{"doc_id": s.doc_id, "article": s.article} for s in entry.sources],
+            effective_on=_day(entry.effective_from),
+            expires_on=_day(entry.expires_on),
             author_id=None,
             author_name=IMPORT_AUTHOR,
             state="published",
@@ -113,7 +115,13 @@ def entry_of(version: FaqVersion) -> FaqEntry:
         sources=tuple(SourceRef(s["doc_id"], s.get("article")) for s in version.sources),
         reviewed=True,
         path=f"{DB_PATH}:{version.faq_id}#{version.number}",
+        effective_from=version.effective_on.isoformat() if version.effective_on else None,
+        expires_on=version.expires_on.isoformat() if version.expires_on else None,
     )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def _why_not_served(version: FaqVersion, metas: dict[str, DocumentMeta], today: date) -> str | None:

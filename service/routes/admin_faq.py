@@ -8,10 +8,10 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.faqs import quality, workflow
+from service.faqs import quality, uploads, workflow
 from service.faqs.rules import CATEGORIES, STATES, FaqDraft, format_sources, parse_sources
 from service.problems import Invalid, Problem
 from service.routes.admin_pages import page
@@ -27,6 +27,7 @@ from service.routes.staff_faq import (
     save_draft,
 )
 from service.routes.staff_faq import retire as retire_pair
+from service.routes.staff_faq_files import run_import
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/admin/faq", include_in_schema=False)
@@ -188,6 +189,40 @@ async def send_back(
 @router.post("/versions/{version_id}/restore")
 async def restore(request: Request, version_id: int, staff: EditorDep) -> Response:
     return _back(await anyio.to_thread.run_sync(lambda: act(request, staff, "restore", version_id)))
+
+
+@router.get("/import", response_class=HTMLResponse)
+async def import_form(request: Request, staff: EditorDep) -> Response:
+    return _page(request, "faq_import", "导入与导出问答", staff, result=None)
+
+
+@router.post("/import")
+async def import_file(
+    request: Request,
+    staff: EditorDep,
+    file: Annotated[UploadFile, File()],
+    good_rows: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    try:
+        result = await run_import(request, staff, file, good_rows == "on")
+    except uploads.ImportRefused as exc:
+        response = _page(
+            request,
+            "faq_import",
+            "导入与导出问答",
+            staff,
+            result=exc.result,
+            error=exc.message,
+        )
+        response.status_code = exc.status
+        return response
+    except Invalid as exc:
+        response = _page(
+            request, "faq_import", "导入与导出问答", staff, result=None, error=exc.message
+        )
+        response.status_code = exc.status
+        return response
+    return _page(request, "faq_import", "导入与导出问答", staff, result=result)
 
 
 @router.get("/{faq_id}", response_class=HTMLResponse)

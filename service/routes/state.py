@@ -26,6 +26,7 @@ from service.routes import (
     problems,
     staff_audit,
     staff_faq,
+    staff_faq_files,
     staff_session,
     staff_tickets,
     staff_users,
@@ -70,6 +71,7 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         staff_users,
         staff_audit,
         staff_faq,
+        staff_faq_files,
         admin_pages,
         admin_faq,
     ):
