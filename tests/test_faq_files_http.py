@@ -35,7 +35,7 @@ def answerer(sample_index: Path) -> Answerer:
 
 @pytest.fixture
 def client(answerer: Answerer, sample_index: Path, database_url: str) -> Any:
-    with desk_app(answerer, sample_index, database_url, faq_upload_max_bytes=4096) as c:
+    with desk_app(answerer, sample_index, database_url, faq_upload_max_bytes=20_000) as c:
         make_user(database_url, "editor1", "editor")
         make_user(database_url, "reviewer1", "reviewer")
         yield c
@@ -94,7 +94,7 @@ def test_bad_files(client: TestClient) -> None:
     editor, csrf = sign_in(client, "editor1")
     fake = upload(editor, csrf, b"id,question\n1,2\n", "问答.xlsx")
     assert fake.status_code == 422 and fake.json()["detail"].startswith("文件 file：")
-    big = upload(editor, csrf, b"x" * 8000, "big.csv")  # over the 4 KB setting
+    big = upload(editor, csrf, b"x" * 30_000, "big.csv")  # over the 20 KB setting
     assert big.status_code == 422 and "文件过大" in big.json()["detail"]
     huge = upload(editor, csrf, b"x" * 200_000, "huge.csv")  # refused before it is read
     assert huge.status_code == 413 and "上传的文件过大" in huge.json()["detail"]

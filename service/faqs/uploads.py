@@ -20,7 +20,7 @@ from service.db.models import FaqItem
 from service.faqs import quality, workflow
 from service.faqs.rules import CATEGORIES, FaqDraft, check_id, clean
 from service.faqs.source import entries_for_export
-from service.problems import Conflict, Invalid, Problem
+from service.problems import Conflict, Invalid, Problem, Unavailable
 from service.staff.accounts import Staff
 
 EXPORT_FORMATS = {"yaml": "faq.yaml", "csv": "faq.csv", "xlsx": "faq.xlsx"}
@@ -98,6 +98,8 @@ def import_upload(
             pending = workflow.open_version(db, faq_id) if item else None
             if pending is not None and pending.state == "in_review":
                 raise Conflict(f"问答 {faq_id} 有正在审核的版本，不能覆盖")
+        except Unavailable:
+            raise  # the index is not loaded: no row can be checked
         except Problem as exc:
             field_name, _, reason = exc.message.partition("：")
             column = _COLUMN_OF.get(field_name, field_name.split(" ")[-1] if reason else "")
