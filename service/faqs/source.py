@@ -102,7 +102,7 @@ def published(db: Session) -> list[tuple[FaqItem, FaqVersion]]:
         .where(FaqItem.retired.is_(False))
         .order_by(FaqItem.id)
     )
-    return [(item, version) for item, version in rows.tuples()]
+    return [(item, version) for item, version in rows]
 
 
 def entry_of(version: FaqVersion) -> FaqEntry:
