@@ -427,8 +427,12 @@ def test_chinese_column_names_in_the_knowledge_folder(tmp_path: Path) -> None:
             ZHIYI.question,
             "中标结果不公平怎么办\n政府采购质疑的期限是多久",
             ZHIYI.answer,
-        ]
-        + ["政府采购", "政府采购法-2014", "第五十二条", "2030年1月1日", "内部备注"],
+            "政府采购",
+            "政府采购法-2014",
+            "第五十二条",
+            "2030年1月1日",
+            "内部备注",
+        ],
         ["坏 编号", "问？", "", "答。", "", "", "", "", ""],
     ]
     path = _write_xlsx(tmp_path / "中文列名.xlsx", rows)
