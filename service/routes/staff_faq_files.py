@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/v1/staff/faq-files", tags=["问答维护"])
 FAQ_UPLOAD_PATHS = ("/api/v1/staff/faq-files/import", "/admin/faq/import")
 _errors: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse},
+    503: {"model": ErrorResponse, "description": "索引未加载，无法核对来源"},
     403: {"model": ErrorResponse},
     413: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
@@ -57,7 +58,12 @@ def result_body(result: uploads.ImportResult) -> dict[str, Any]:
     return {"stored": result.stored, "errors": result.errors, "warnings": result.warnings}
 
 
-@router.post("/import", summary="上传问答文件（每行成为草稿）", responses=_errors)
+@router.post(
+    "/import",
+    summary="上传问答文件（每行成为草稿）",
+    status_code=201,
+    responses={**_errors, 400: {"model": ErrorResponse, "description": "表单无法解析"}},
+)
 async def import_file(
     request: Request,
     staff: EditorDep,
