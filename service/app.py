@@ -21,6 +21,7 @@ from service.lifecycle import Engine
 from service.middleware import BodyLimit, ErrorLog, ServedBy
 from service.problems import Unavailable
 from service.routes import state
+from service.routes.staff_faq_files import FAQ_UPLOAD_PATHS
 from service.schemas import AskRequest, AskResponse, ErrorResponse
 
 log = logging.getLogger("policyqa.service")
@@ -76,7 +77,11 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_middleware(ErrorLog)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        uploads={path: settings.faq_upload_max_bytes for path in FAQ_UPLOAD_PATHS},
+    )
     app.add_middleware(ServedBy)
 
     def ready_answerer() -> Answerer:

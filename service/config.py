@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     session_ttl_seconds: float = Field(default=1800, gt=0)
     # How often a running server looks for a new index version to load.
     reload_seconds: float = Field(default=10, gt=0)
+    # How often a running server compares the curation database's knowledge revision with the
+    # index it serves (published FAQ changes are built into a new version); 0: never.
+    knowledge_poll_seconds: float = Field(default=2, ge=0)
+    # FAQ files uploaded by editors (.xlsx, .csv, .yaml) larger than this are refused.
+    faq_upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Question encodes that may run at once in one process; unset: one per CPU core.
     # `policyqa serve --workers N` sets it to the cores per worker.
     encode_slots: int | None = Field(default=None, ge=1)

@@ -19,6 +19,7 @@ from service.answering import Answerer
 from service.config import Settings
 from service.db.engine import get_database
 from service.engine import load_answerer
+from service.faqs.refresh import Refresher
 from service.session_guard import GuardedSessionStore
 from service.sessions import DbSessionStore, SessionStore
 
@@ -59,6 +60,7 @@ class Engine:
         self.rejected: str | None = None  # a new version found while running failed to load
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.refresher: Refresher | None = None  # FAQ curation → new index versions
 
     # ---- control --------------------------------------------------------------------------------
 
@@ -66,6 +68,9 @@ class Engine:
         if self.answerer is not None:
             return  # given ready-made (tests, benchmarks): nothing to load or reload
         self.sessions = GuardedSessionStore(self._open_sessions)
+        if self.settings.knowledge_poll_seconds > 0:
+            database = get_database(self.settings.effective_database_url())
+            self.refresher = Refresher(self.settings.index_dir, database)
         self._thread = threading.Thread(target=self._run, daemon=True, name="index-loader")
         self._thread.start()
 
@@ -84,6 +89,8 @@ class Engine:
 
     def problems(self) -> list[str]:
         found = [p for p in (self.fallback, self.rejected) if p]
+        if self.refresher is not None and self.refresher.problem:
+            found.append(self.refresher.problem)
         if self._thread is not None and not self.reloading and not self._stop.is_set():
             found.append("索引更新线程已停止，新的索引版本不会被加载")
         if self.sessions is not None and self.sessions.problem:
@@ -104,7 +111,11 @@ class Engine:
             delay = min(delay * 2, max(FIRST_RETRY_SECONDS, self.settings.reload_seconds))
         serving = self.answerer.index.version if self.answerer is not None else None
         tried = current_version(self.settings.index_dir) or serving
-        while not self._stop.wait(self.settings.reload_seconds):
+        poll = self.settings.reload_seconds
+        if self.refresher is not None:
+            poll = min(poll, self.settings.knowledge_poll_seconds)
+        while not self._stop.wait(poll):
+            self._refresh()
             try:
                 version = current_version(self.settings.index_dir)
                 if version is not None and version != tried and version != self._serving():
@@ -115,12 +126,26 @@ class Engine:
             except Exception as exc:  # the thread must outlive any one poll
                 log.error("index reload check failed: %s: %s", type(exc).__name__, _short(exc))
 
+    def _refresh(self) -> None:
+        """A new index version when the curated FAQ changed (service/faqs/refresh.py)."""
+        if self.refresher is None or self.answerer is None:
+            return
+        try:
+            self.refresher.check(self.answerer)
+        except Exception as exc:  # the database or the build failed: the current version serves
+            problem = f"问答更新未能编入索引：{_short(exc)}"
+            if problem != self.refresher.problem:
+                log.error("knowledge refresh failed: %s: %s", type(exc).__name__, _short(exc))
+            self.refresher.problem = problem
+
     def _serving(self) -> str | None:
         return self.answerer.index.version if self.answerer is not None else None
 
     def _load(self, version: str | None) -> Answerer:
+        loaded = {"encoder": self.answerer.encoder} if self.answerer is not None else {}
         return self._loader(
             self.settings.index_dir,
+            **loaded,
             sessions=self.sessions,
             encoder_model_dir=self.settings.encoder_model_dir,
             encode_slots=self.settings.effective_encode_slots(),

@@ -59,20 +59,29 @@ class BodyLimit:
     """Refuses a request body over ``max_bytes`` with 413: by its Content-Length before reading
     anything, and by counting the bytes of a chunked body as they arrive."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, uploads: dict[str, int] | None = None
+    ) -> None:
+        # ``uploads``: paths that take files, with their own (larger) limit.
+        self.app, self.max_bytes, self.uploads = app, max_bytes, uploads or {}
 
     @property
     def detail(self) -> str:
         return f"请求内容过大（上限 {self.max_bytes // 1024} KB），请缩短问题后再试"
 
-    def _refusal(self) -> dict[str, object]:
-        return {"detail": self.detail, "errors": [{"field": "body", "message": self.detail}]}
+    def _refusal(self, limit: int | None = None) -> dict[str, object]:
+        detail = self.detail
+        if limit is not None:
+            detail = f"上传的文件过大（上限 {limit // 1024} KB），请分成几个文件上传"
+        return {"detail": detail, "errors": [{"field": "body", "message": detail}]}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = self.uploads.get(scope.get("path", ""))
+        # A multipart form carries a little more than the file: its field names and boundaries.
+        max_bytes = self.max_bytes if upload is None else upload + 64 * 1024
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -80,8 +89,8 @@ class BodyLimit:
                 except ValueError:
                     await send_json(send, 400, {"detail": "请求头 Content-Length 无效"})
                     return
-                if declared > self.max_bytes:
-                    await send_json(send, 413, self._refusal())
+                if declared > max_bytes:
+                    await send_json(send, 413, self._refusal(upload))
                     return
         received = 0
         started = False
@@ -91,7 +100,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise BodyTooLarge(413, self.detail)
             return message
 
@@ -105,7 +114,7 @@ class BodyLimit:
             await self.app(scope, counting_receive, watching_send)
         except BodyTooLarge:
             if not started:
-                await send_json(send, 413, self._refusal())
+                await send_json(send, 413, self._refusal(upload))
 
 
 class ErrorLog:

@@ -5,12 +5,13 @@ Times are naive UTC ``DateTime`` columns: SQLite keeps no time zone, so none is 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -174,6 +175,64 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class FaqItem(Base):
+    """A curated FAQ pair: its stable id and which version is served (service/faqs/)."""
+
+    __tablename__ = "faq_items"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The version /ask answers with (none before the first approval).
+    published_version_id: Mapped[int | None] = mapped_column(Integer)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it is not served although published (its source document is 已失效/已废止).
+    flag: Mapped[str | None] = mapped_column(String(300))
+
+
+class FaqVersion(Base):
+    """One immutable version of an FAQ pair; only ``state`` and the review fields change.
+
+    state: draft → in_review → published | returned; superseded (a later version replaced it);
+    retired (the published version of a retired pair)."""
+
+    __tablename__ = "faq_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    faq_id: Mapped[str] = mapped_column(ForeignKey("faq_items.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the pair
+    question: Mapped[str] = mapped_column(Text)
+    variants: Mapped[list[str]] = mapped_column(JSON)
+    answer: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32))
+    # The documents and articles it rests on: [{"doc_id": …, "article": … or null}, …]
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    author_id: Mapped[int | None] = mapped_column(Integer)
+    author_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    # The version this one was written from (the published one, or the one restored).
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    # Where a draft came from: a handoff ticket (its agent's answer).
+    ticket_id: Mapped[str | None] = mapped_column(String(64))
+    reviewer_id: Mapped[int | None] = mapped_column(Integer)
+    reviewer_name: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("faq_id", "number", name="uq_faq_version_number"),)
+
+
+class KnowledgeRevision(Base):
+    """One row: a counter raised by every change to what is served, and the database's own
+    random identity (an index built from another database is rebuilt)."""
+
+    __tablename__ = "knowledge_revision"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    instance: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 Index("ix_tickets_queue", Ticket.status, Ticket.created_at)

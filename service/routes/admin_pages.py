@@ -40,6 +40,12 @@ ACTIONS = {
     "user_create": "新建人员",
     "role_change": "修改角色",
     "token_create": "创建令牌",
+    "faq_draft": "问答草稿",
+    "faq_submit": "问答提交审核",
+    "faq_publish": "问答发布",
+    "faq_return": "问答退回",
+    "faq_restore": "问答恢复",
+    "faq_retire": "问答下线",
 }
 
 
@@ -110,10 +116,19 @@ async def login(
         response = page(request, "login", "登录", None, login_csrf=expected, error=exc.message)
         response.status_code = exc.status
         return response
-    response = RedirectResponse("/admin" if "agent" in staff.roles else "/admin/search", 303)
+    response = RedirectResponse(landing(staff), 303)
     set_cookie(request, response, token)
     response.delete_cookie(LOGIN_CSRF, path="/admin")
     return response
+
+
+def landing(staff: Staff) -> str:
+    """The first page after sign-in: the work of the person's roles."""
+    if "agent" in staff.roles:
+        return "/admin"
+    if staff.roles & {"editor", "reviewer"}:
+        return "/admin/faq"
+    return "/admin/search"
 
 
 @router.post("/logout")

@@ -21,12 +21,15 @@ from service.events import Notifier
 from service.office_hours import OfficeHours
 from service.problems import Problem
 from service.routes import (
+    admin_faq,
     admin_pages,
     analytics_pages,
     conversations,
     problems,
     staff_analytics,
     staff_audit,
+    staff_faq,
+    staff_faq_files,
     staff_session,
     staff_tickets,
     staff_users,
@@ -79,7 +82,10 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         staff_audit,
         staff_analytics,
         analytics_pages,
+        staff_faq,
+        staff_faq_files,
         admin_pages,
+        admin_faq,
     ):
         # Refused input is answered in the ErrorResponse shape (service/errors.py): say so in the
         # schema too, instead of the framework's default 422 body.

@@ -21,6 +21,12 @@ ACTIONS = (
     "user_create",
     "role_change",
     "token_create",
+    "faq_draft",
+    "faq_submit",
+    "faq_publish",
+    "faq_return",
+    "faq_restore",
+    "faq_retire",
 )
 
 
