@@ -51,7 +51,8 @@ def ready_client(app: FastAPI, *, timeout: float = 180) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the shipped sample knowledge base, built through the CLI."""
-    out = tmp_path_factory.mktemp("sample-index")
+    # Its own folder: the default state database (with the curated FAQ) lies next to the index.
+    out = tmp_path_factory.mktemp("sample-index") / "index"
     result = run_cli("index", str(KNOWLEDGE), "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return out

@@ -31,7 +31,7 @@ def tax_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     (root / "policies").mkdir()
     for law in ("个人所得税法-2018", "印花税法-2021", "环境保护税法-2018", "烟叶税法-2017"):
         shutil.copy(LAWS / f"{law}.md", root / "policies")
-    out = tmp_path_factory.mktemp("index-annexes")
+    out = tmp_path_factory.mktemp("index-annexes") / "index"  # its own state database
     result = run_cli("index", str(root), "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr  # warnings, not errors
     version = out / "versions" / (out / "CURRENT").read_text("utf-8").strip()

@@ -127,7 +127,7 @@ def small_knowledge(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def st_index(
     tiny_model: Path, small_knowledge: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    out = tmp_path_factory.mktemp("index-st")
+    out = tmp_path_factory.mktemp("index-st") / "index"  # its own state database
     result = run_cli(
         "index", str(small_knowledge), "--out", str(out), "--encoder", f"st:{tiny_model}", "--quiet"
     )

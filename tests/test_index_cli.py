@@ -172,7 +172,7 @@ def disclosure_build(
     # The markers really are in the knowledge folder: their absence from the index means something.
     assert WITHHELD_MARKER in (root / WITHHELD).read_text("utf-8")
     assert WITHHELD_PHRASE in (root / WITHHELD).read_text("utf-8")
-    out = tmp_path_factory.mktemp("index-disclosure")
+    out = tmp_path_factory.mktemp("index-disclosure") / "index"  # its own state database
     result = run_cli("index", str(root), "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return out, result
