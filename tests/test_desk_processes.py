@@ -37,19 +37,7 @@ def two_servers(
     url = fresh_postgres() if with_redis else f"sqlite:///{tmp_path / 'state.sqlite'}"
     try:
         assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
-        for name in ("agent-a", "agent-b"):
-            created = run_cli_stdin(
-                PASSWORD,
-                "admin",
-                "create-user",
-                name,
-                "--role",
-                "agent",
-                "--password-stdin",
-                "--database-url",
-                url,
-            )
-            assert created.returncode == 0, created.stderr
+        create_users(url, [("agent-a", "agent"), ("agent-b", "agent")])
         monkeypatch.setenv("DATABASE_URL", url)
         if with_redis:
             monkeypatch.setenv("REDIS_URL", REDIS)
@@ -80,6 +68,23 @@ def run_cli_stdin(stdin: str, *args: str) -> Any:
         timeout=300,
         env=dict(os.environ),
     )
+
+
+def create_users(url: str, users: list[tuple[str, str]], password: str = PASSWORD) -> None:
+    """``policyqa admin create-user NAME --role ROLE`` for each, the password on stdin."""
+    for name, role in users:
+        made = run_cli_stdin(
+            password,
+            "admin",
+            "create-user",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--database-url",
+            url,
+        )
+        assert made.returncode == 0, made.stderr
 
 
 def signed_in(base: str, name: str) -> tuple[httpx.Client, dict[str, str]]:

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import run_cli
 from tests.test_admin_browser import ARTIFACTS, CHROMIUM
-from tests.test_desk_processes import run_cli_stdin
+from tests.test_desk_processes import create_users
 from tests.test_service_cli import serving
 
 PASSWORD = "浏览器测试用的密码-9"
@@ -31,19 +31,7 @@ def server(sample_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     index = tmp_path / "index"
     shutil.copytree(sample_index, index)  # publication writes new versions into it
     assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
-    for name, role in (("编辑小张", "editor"), ("审核员小王", "reviewer")):
-        made = run_cli_stdin(
-            PASSWORD,
-            "admin",
-            "create-user",
-            name,
-            "--role",
-            role,
-            "--password-stdin",
-            "--database-url",
-            url,
-        )
-        assert made.returncode == 0, made.stderr
+    create_users(url, [("编辑小张", "editor"), ("审核员小王", "reviewer")], PASSWORD)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("POLICYQA_COOKIE_SECURE", "false")  # plain http on loopback
     with serving(index, tmp_path / "serve.log") as base:

@@ -18,7 +18,7 @@ from service.db.engine import get_database
 from service.faqs.source import wanted
 from tests.conftest import KNOWLEDGE, run_cli
 from tests.databases import drop_postgres, fresh_postgres
-from tests.test_desk_processes import PASSWORD, run_cli_stdin, signed_in
+from tests.test_desk_processes import create_users, signed_in
 from tests.test_service_cli import serving
 
 QUESTION = "政府采购电子卖场的供应商入驻申请怎么办理？"
@@ -38,19 +38,7 @@ def served(
     shutil.copytree(sample_index, index)
     try:
         assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
-        for name, role in (("editor-a", "editor"), ("reviewer-b", "reviewer")):
-            made = run_cli_stdin(
-                PASSWORD,
-                "admin",
-                "create-user",
-                name,
-                "--role",
-                role,
-                "--password-stdin",
-                "--database-url",
-                url,
-            )
-            assert made.returncode == 0, made.stderr
+        create_users(url, [("editor-a", "editor"), ("reviewer-b", "reviewer")])
         seeded = run_cli("faq", "import", str(KNOWLEDGE), "--database-url", url)
         assert seeded.returncode == 0 and "已导入" in seeded.stdout, seeded.stderr
         instance = wanted(get_database(url))
