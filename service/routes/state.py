@@ -28,6 +28,7 @@ from service.routes import (
     problems,
     staff_analytics,
     staff_audit,
+    staff_documents,
     staff_faq,
     staff_faq_files,
     staff_session,
@@ -84,6 +85,7 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         analytics_pages,
         staff_faq,
         staff_faq_files,
+        staff_documents,
         admin_pages,
         admin_faq,
     ):
