@@ -40,13 +40,15 @@ from service.documents.rules import (
     merged,
 )
 from service.documents.uploads import DocFile
+from service.faqs import workflow as faq_workflow
 from service.faqs.workflow import bump
 from service.problems import Conflict, Forbidden, Invalid, NotFound
 from service.staff import audit
 from service.staff.accounts import Staff
 
 OPEN = ("draft", "in_review", "returned")
-FAQ_OPEN = ("draft", "in_review", "returned", "published")
+# The FAQ versions that depend on a document: the served ones and every open one.
+FAQ_OPEN = (*faq_workflow.OPEN, "published")
 Served = Mapping[str, DocumentMeta]
 
 
