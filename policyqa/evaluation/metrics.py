@@ -1,5 +1,6 @@
 """Quality figures from per-question outcomes: where the first relevant item ranks (recall@k,
-MRR@10), how often in-scope questions are answered and out-of-scope ones declined, and latency.
+MRR@10), how often in-scope questions are answered and out-of-scope ones declined, what the citizen
+is shown (a right or a wrong answer, a clarification, a decline), and latency.
 
 Pure arithmetic on plain values (no index, no encoder): ``tests/test_eval_metrics.py`` checks it
 on hand-computed cases.
@@ -17,6 +18,9 @@ from policyqa.evaluation.dataset import Query
 K = (1, 5, 10)  # recall cut-offs
 DEPTH = 10  # ranks beyond this count as not found (and add nothing to MRR@10)
 KINDS = ("faq", "passage")
+CLARIFY = "clarify"  # the answer type of a clarification (options offered in ``related``)
+
+Item = tuple[str, str, str]  # ("faq", entry id, "") or ("passage", doc_id, excerpt)
 
 
 @dataclass(frozen=True)
@@ -26,9 +30,17 @@ class Outcome:
     rank: int | None  # 1-based rank of the first relevant item within the top DEPTH
     answered: bool  # an FAQ or passage answer was shown (not a decline, hand-over or small talk)
     seconds: float = 0.0
+    answer_type: str = ""  # Answer.type as shown ("faq", "passage", "clarify", "none", ...)
+    # What the citizen was shown: for an answer, the FAQ entry or the lead excerpt (first);
+    # for a clarification, its options.
+    shown: tuple[Item, ...] = ()
+
+    @property
+    def clarified(self) -> bool:
+        return self.answer_type == CLARIFY
 
 
-def is_relevant(query: Query, item: tuple[str, str, str]) -> bool:
+def is_relevant(query: Query, item: Item) -> bool:
     """``item`` is ("faq", entry id, "") or ("passage", doc_id, excerpt): an excerpt counts only
     when it holds the query's answer string (if it has one)."""
     kind, key, excerpt = item
@@ -37,9 +49,7 @@ def is_relevant(query: Query, item: tuple[str, str, str]) -> bool:
     return kind == "faq" or not query.answer or query.answer in excerpt
 
 
-def first_relevant(
-    query: Query, ranking: Sequence[tuple[str, str, str]], *, depth: int = DEPTH
-) -> int | None:
+def first_relevant(query: Query, ranking: Sequence[Item], *, depth: int = DEPTH) -> int | None:
     """The 1-based rank of the first relevant item among the top ``depth``; None when there is
     none (no results, nothing relevant, or an out-of-scope query)."""
     for rank, item in enumerate(ranking[:depth], 1):
@@ -78,6 +88,42 @@ def answer_rates(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
     return {
         "in_scope_answer_rate": rate([o.answered for o in in_scope(outcomes)]),
         "out_of_scope_decline_rate": rate([not o.answered for o in oos]),
+    }
+
+
+def shown_right(outcome: Outcome) -> bool:
+    """An answer whose first FAQ entry or excerpt shown is relevant, or a clarification with a
+    relevant option."""
+    if outcome.answered:
+        return bool(outcome.shown) and is_relevant(outcome.query, outcome.shown[0])
+    if outcome.clarified:
+        return any(is_relevant(outcome.query, item) for item in outcome.shown)
+    return False
+
+
+def citizen_rates(outcomes: Sequence[Outcome]) -> dict[str, dict[str, float | None]]:
+    """What the citizen sees, as shares of the questions of each side (each side sums to 1).
+
+    In scope: answered with a relevant first item (``answered_right``) or not
+    (``answered_wrong``: a wrong answer shown as if it were right), a clarification whose options
+    include a relevant one or not, and ``declined`` (no answer, a hand-over or small talk).
+    Out of scope: ``answered`` (always wrong), ``clarified``, ``declined``."""
+    ins = in_scope(outcomes)
+    oos = [o for o in outcomes if o.kind == "oos"]
+    declined_in = [not o.answered and not o.clarified for o in ins]
+    return {
+        "in_scope": {
+            "answered_right": rate([o.answered and shown_right(o) for o in ins]),
+            "answered_wrong": rate([o.answered and not shown_right(o) for o in ins]),
+            "clarified_right": rate([o.clarified and shown_right(o) for o in ins]),
+            "clarified_wrong": rate([o.clarified and not shown_right(o) for o in ins]),
+            "declined": rate(declined_in),
+        },
+        "out_of_scope": {
+            "answered": rate([o.answered for o in oos]),
+            "clarified": rate([o.clarified for o in oos]),
+            "declined": rate([not o.answered and not o.clarified for o in oos]),
+        },
     }
 
 
