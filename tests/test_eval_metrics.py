@@ -12,8 +12,10 @@ import pytest
 from indexer.models import FaqEntry, KnowledgeBase
 from policyqa.evaluation.dataset import Dataset, Query
 from policyqa.evaluation.metrics import (
+    CurvePoint,
     Outcome,
     answer_rates,
+    area_under,
     by_kind,
     citizen_rates,
     first_relevant,
@@ -22,6 +24,8 @@ from policyqa.evaluation.metrics import (
     mrr,
     ranking_figures,
     rate,
+    risk_at,
+    risk_coverage,
     shown_right,
 )
 from policyqa.evaluation.run import _shown, summarise
@@ -301,6 +305,47 @@ def test_what_is_shown_is_read_from_the_answer_and_the_trace() -> None:
         ("passage", "d1", "七个工作日内"),
         ("passage", "d2", "第一条"),
     )
+
+
+# ---- risk–coverage ------------------------------------------------------------------------------
+
+
+def test_risk_coverage_of_one_ranker_hand_computed() -> None:
+    # Confidences 0.9 right, 0.8 wrong, 0.7 right, 0.6 wrong.
+    curve = risk_coverage([[(0.9, True)], [(0.8, False)], [(0.7, True)], [(0.6, False)]])
+    assert curve == [
+        CurvePoint(0.9, 0.25, 0.0),
+        CurvePoint(0.8, 0.5, 0.5),
+        CurvePoint(0.7, 0.75, 1 / 3),
+        CurvePoint(0.6, 1.0, 0.5),
+    ]
+    # 0.25 · (0 + 1/2 + 1/3 + 1/2) = 1/3
+    assert area_under(curve) == 0.3333
+    assert risk_at(curve, 0.5) == 0.5 and risk_at(curve, 0.6) == 0.3333
+    assert risk_at(curve, 1.0) == 0.5
+
+
+def test_risk_coverage_with_ties_a_preferred_path_and_unanswerable_questions() -> None:
+    questions = [
+        # The FAQ candidate (right) is preferred, but only from 0.9 down; at 0.95 the passage
+        # candidate (wrong) is shown.
+        [(0.9, True), (0.95, False)],
+        [(0.9, False)],  # a tie with the first question's FAQ confidence
+        [(0.5, True)],
+        [],  # a hand-over: never answered
+    ]
+    curve = risk_coverage(questions)
+    assert curve == [
+        CurvePoint(0.95, 0.25, 1.0),
+        CurvePoint(0.9, 0.5, 0.5),  # the first question now answered right, the second wrong
+        CurvePoint(0.5, 0.75, 1 / 3),
+    ]
+    # 1.0 · 0.25 + 0.5 · 0.25 + 1/3 · 0.25 = 0.4583; coverage never reaches 1
+    assert area_under(curve) == 0.4583
+    assert risk_at(curve, 0.9) is None
+    assert risk_coverage([[], []]) == [] and area_under([]) is None
+    # A ranker that is always right has no risk at any coverage.
+    assert area_under(risk_coverage([[(0.3, True)], [(0.2, True)]])) == 0.0
 
 
 # ---- through the command line -------------------------------------------------------------------

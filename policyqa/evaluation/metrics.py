@@ -151,3 +151,60 @@ def by_kind(outcomes: Sequence[Outcome]) -> dict[str, Any]:
                 "answer_rate": rate([o.answered for o in part]),
             }
     return result
+
+
+# ---- risk–coverage ------------------------------------------------------------------------------
+
+# One way of answering a question: its confidence and whether what it shows is right.
+Candidate = tuple[float, bool]
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    threshold: float
+    coverage: float  # share of the questions answered at this threshold
+    risk: float  # share of the answered questions answered wrong
+
+
+def risk_coverage(questions: Sequence[Sequence[Candidate]]) -> list[CurvePoint]:
+    """The risk–coverage curve of a confidence threshold swept from high to low.
+
+    Each question lists its candidate answers in the order the answerer prefers them (the service:
+    its FAQ answer, then its passage answer; a plain ranker: its top-1); at threshold ``t`` the
+    question is answered with its first candidate whose confidence is ≥ ``t`` (so lowering the
+    threshold can change the answer shown, not only add answers), and not at all without one.
+    A question without candidates (a hand-over, small talk) is never answered. One point per
+    distinct confidence, highest first."""
+    n = len(questions)
+    thresholds = sorted({conf for q in questions for conf, _ in q}, reverse=True)
+    points = []
+    for t in thresholds:
+        answered = wrong = 0
+        for candidates in questions:
+            shown = next((right for conf, right in candidates if conf >= t), None)
+            if shown is not None:
+                answered += 1
+                wrong += not shown
+        points.append(CurvePoint(t, answered / n, wrong / answered))
+    return points
+
+
+def area_under(points: Sequence[CurvePoint]) -> float | None:
+    """Area under the risk–coverage step curve (each step's risk over the coverage it adds), from
+    coverage 0 to the last point: lower is better; a method that never errs scores 0."""
+    if not points:
+        return None
+    area, covered = 0.0, 0.0
+    for p in points:
+        area += p.risk * (p.coverage - covered)
+        covered = p.coverage
+    return round(area, 4)
+
+
+def risk_at(points: Sequence[CurvePoint], coverage: float) -> float | None:
+    """The risk at the highest threshold that answers at least ``coverage`` of the questions
+    (None when no threshold reaches it)."""
+    for p in points:
+        if p.coverage >= coverage - 1e-9:
+            return round(p.risk, 4)
+    return None
