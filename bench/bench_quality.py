@@ -17,6 +17,14 @@ R@1, R@10 and MRR@10 of
   same index, with its in-scope answer rate and its decline rate on ``oos-lcqmc-dev`` (each set is
   loaded together with the out-of-scope set, which adds queries but no documents).
 
+Then the risk–coverage curve of each (``policyqa.evaluation.metrics.risk_coverage``): the
+confidence threshold swept from high to low, coverage = share of the in-scope questions answered,
+risk = share of those answers whose first item is wrong, and the area under it (AURC, lower is
+better), also over the in-scope and out-of-scope questions together. A baseline's confidence is
+its top-1 score; the service's is the calibrated confidence of its FAQ answer, or of its passage
+answer when the FAQ's is below the threshold (the shipped rule with the threshold moved). Under it,
+the service's in-scope answers at the shipped thresholds, right / wrong, by confidence band.
+
 Then the decline rate of ``oos-lcqmc-dev`` against the shipped sample knowledge (``knowledge/``),
 which is what the demo faces, and the README's baselines for reference. ``--sweep`` adds the
 service's answer / decline rates at FAQ and passage thresholds around the shipped ones.
@@ -46,9 +54,19 @@ from indexer.keyword import KeywordIndex
 from indexer.store import LoadedIndex, load_index
 from indexer.tokenize import tokenize
 from policyqa.evaluation.dataset import Dataset, Query, load_datasets
-from policyqa.evaluation.metrics import Outcome
-from policyqa.evaluation.run import run_queries, summarise
-from service.answering import Answer, Answerer
+from policyqa.evaluation.metrics import (
+    Candidate,
+    CurvePoint,
+    Outcome,
+    area_under,
+    citizen_rates,
+    is_relevant,
+    risk_at,
+    risk_coverage,
+    shown_right,
+)
+from policyqa.evaluation.run import run_queries, run_traced, summarise
+from service.answering import Answer, Answerer, Trace
 from service.tuning import DEFAULT_TUNING, Tuning
 
 FAQ_SET, PASSAGE_SET, OOS_SET = "faq-bq-dev", "policy-ncpqa-dev", "oos-lcqmc-dev"
@@ -112,6 +130,24 @@ def first_hit(scores: np.ndarray, is_hit: Callable[[int], bool]) -> int | None:
 
 # ---- single-method baselines ------------------------------------------------------------------
 
+# A baseline's result for one query: the rank of its first hit and the top-1 score (None when it
+# ranks nothing), which is its confidence on the risk–coverage curve.
+Ranked = tuple[int | None, float | None]
+
+
+def top_score(scores: np.ndarray) -> float | None:
+    best = float(scores.max()) if len(scores) else 0.0
+    return best if best > 0 else None
+
+
+def baseline_result(ranked: Sequence[Ranked], queries: Sequence[Query]) -> dict[str, Any]:
+    """R@1, R@10 and MRR@10 over the in-scope queries and the risk–coverage curve of answering
+    with the top-1 whenever its score reaches a threshold (in scope; and with the out-of-scope
+    queries, every answer to which is wrong)."""
+    ranks = [rank for (rank, _), q in zip(ranked, queries, strict=True) if q.relevant]
+    candidates = [[(top, rank == 1)] if top is not None else [] for rank, top in ranked]
+    return {**metrics(ranks), **curve_figures(candidates, queries)}
+
 
 def faq_baselines(
     index: LoadedIndex, queries: list[Query], vectors: np.ndarray
@@ -120,22 +156,28 @@ def faq_baselines(
     position = {e.id: i for i, e in enumerate(entries)}
     bm25 = KeywordIndex.build([[t for q in e.questions for t in tokenize(q)] for e in entries])
     row_entry = np.array([position[q.faq_id] for q in index.faq_questions], dtype=np.int64)
-    bm25_ranks, dense_ranks = [], []
+    bm25_ranked: list[Ranked] = []
+    dense_ranked: list[Ranked] = []
     for query, vector in zip(queries, vectors, strict=True):
         wanted = {position[r] for r in query.relevant if r in position}
-        bm25_ranks.append(first_hit(bm25.scores(tokenize(query.query)), wanted.__contains__))
+        scores = bm25.scores(tokenize(query.query))
+        bm25_ranked.append((first_hit(scores, wanted.__contains__), top_score(scores)))
         best = np.full(len(entries), -1.0, dtype=np.float32)
         np.maximum.at(best, row_entry, index.faq_vectors.all_scores(vector))
         # Cosine can be negative: shift so that "positive score" means "any score" here.
-        dense_ranks.append(first_hit(best + 2.0, wanted.__contains__))
-    return {"bm25": metrics(bm25_ranks), "dense": metrics(dense_ranks)}
+        dense_ranked.append((first_hit(best + 2.0, wanted.__contains__), top_score(best + 2.0)))
+    return {
+        "bm25": baseline_result(bm25_ranked, queries),
+        "dense": baseline_result(dense_ranked, queries),
+    }
 
 
 def passage_baselines(
     index: LoadedIndex, queries: list[Query], vectors: np.ndarray
 ) -> dict[str, dict[str, Any]]:
     chunks = index.chunks
-    bm25_ranks, dense_ranks = [], []
+    bm25_ranked: list[Ranked] = []
+    dense_ranked: list[Ranked] = []
     for query, vector in zip(queries, vectors, strict=True):
         relevant = set(query.relevant)
 
@@ -143,9 +185,76 @@ def passage_baselines(
             chunk = chunks[row]
             return chunk.doc_id in relevant and (not answer or answer in chunk.text)
 
-        bm25_ranks.append(first_hit(index.chunk_keywords.scores(tokenize(query.query)), hit))
-        dense_ranks.append(first_hit(index.chunk_vectors.all_scores(vector) + 2.0, hit))
-    return {"bm25": metrics(bm25_ranks), "dense": metrics(dense_ranks)}
+        scores = index.chunk_keywords.scores(tokenize(query.query))
+        bm25_ranked.append((first_hit(scores, hit), top_score(scores)))
+        dense = index.chunk_vectors.all_scores(vector) + 2.0
+        dense_ranked.append((first_hit(dense, hit), top_score(dense)))
+    return {
+        "bm25": baseline_result(bm25_ranked, queries),
+        "dense": baseline_result(dense_ranked, queries),
+    }
+
+
+# ---- risk–coverage ----------------------------------------------------------------------------
+
+COVERAGES = (0.2, 0.4, 0.6, 0.8, 0.9)  # risk printed at these shares of questions answered
+BANDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.99)  # lower bounds of the confidence bands (answers shown)
+
+
+def curve_figures(
+    candidates: Sequence[Sequence[Candidate]], queries: Sequence[Query]
+) -> dict[str, Any]:
+    """Area under the risk–coverage curve and the risk at COVERAGES, over the in-scope queries
+    and over all queries (an out-of-scope query answered is a wrong answer)."""
+    inside = [c for c, q in zip(candidates, queries, strict=True) if q.relevant]
+    curve = risk_coverage(inside)
+    with_oos = risk_coverage(candidates)
+    return {
+        "aurc": area_under(curve),
+        "aurc_with_oos": area_under(with_oos),
+        "max_coverage": round(curve[-1].coverage, 4) if curve else None,
+        "risk_at": {f"{c:g}": risk_at(curve, c) for c in COVERAGES},
+        "curve": [
+            [round(p.threshold, 4), round(p.coverage, 4), round(p.risk, 4)] for p in thin(curve)
+        ],
+    }
+
+
+def thin(curve: Sequence[CurvePoint], step: float = 0.02) -> list[CurvePoint]:
+    """The first point past every ``step`` of coverage, and the last one (for the JSON)."""
+    out: list[CurvePoint] = []
+    for p in curve:
+        if not out or p.coverage >= out[-1].coverage + step or p is curve[-1]:
+            out.append(p)
+    return out
+
+
+def service_candidates(query: Query, trace: Trace) -> list[Candidate]:
+    """The service's answers to one question in its order of preference: the FAQ's first entry,
+    then the passage ranking's first excerpt, each with its calibrated confidence (a hand-over
+    or small talk ranks nothing: no candidate)."""
+    out: list[Candidate] = []
+    if trace.faq_ranking:
+        item = ("faq", trace.faq_ranking[0], "")
+        out.append((trace.faq_signals["confidence"], is_relevant(query, item)))
+    if trace.passage_ranking:
+        doc_id, text = trace.passage_ranking[0]
+        item = ("passage", doc_id, text)
+        out.append((trace.passage_signals["confidence"], is_relevant(query, item)))
+    return out
+
+
+def confidence_bands(traced: Sequence[tuple[Outcome, Trace]]) -> dict[str, dict[str, int]]:
+    """In-scope answers shown with the shipped thresholds, right and wrong, by the confidence of
+    the answer (where a clarify band would take the most wrong answers for the fewest right)."""
+    bands = {f"{low:g}": {"right": 0, "wrong": 0} for low in BANDS}
+    for outcome, trace in traced:
+        if outcome.kind == "oos" or not outcome.answered:
+            continue
+        signals = trace.faq_signals if outcome.answer_type == "faq" else trace.passage_signals
+        low = max((b for b in BANDS if signals["confidence"] >= b), default=BANDS[0])
+        bands[f"{low:g}"]["right" if shown_right(outcome) else "wrong"] += 1
+    return bands
 
 
 # ---- the service ------------------------------------------------------------------------------
@@ -164,17 +273,10 @@ def build_progress(label: str) -> Callable[[str, int, int], None]:
 
 
 def answer_quality(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
-    """Of the in-scope questions: answered with a right top-1 (FAQ entry or excerpt), answered
-    with a wrong one (an answer shown that does not answer the question), not answered."""
-    ranked = [o for o in outcomes if o.kind != "oos"]
-    if not ranked:
-        return {"answered_right": None, "answered_wrong": None}
-    right = sum(o.answered and o.rank == 1 for o in ranked)
-    wrong = sum(o.answered and o.rank != 1 for o in ranked)
-    return {
-        "answered_right": round(right / len(ranked), 4),
-        "answered_wrong": round(wrong / len(ranked), 4),
-    }
+    """Of the in-scope questions: answered with a right first item (FAQ entry or excerpt shown),
+    answered with a wrong one (an answer shown that does not answer the question)."""
+    seen = citizen_rates(outcomes)["in_scope"]
+    return {"answered_right": seen["answered_right"], "answered_wrong": seen["answered_wrong"]}
 
 
 def service_rates(answerer: Answerer, ds: Dataset) -> dict[str, Any]:
@@ -258,14 +360,19 @@ def evaluate_set(
     answerer.ask("预热")  # the first call loads the dictionary
     log(f"{name}: asking the service {len(ds.queries)} questions")
     started = time.perf_counter()
-    outcomes = run_queries(answerer, ds)
+    traced = run_traced(answerer, ds)
+    outcomes = [outcome for outcome, _ in traced]
     service = {**summarise(outcomes, index_seconds), **answer_quality(outcomes)}
     service_seconds = time.perf_counter() - started
+    candidates = [service_candidates(o.query, trace) for o, trace in traced]
+    service.update(curve_figures(candidates, [o.query for o in outcomes]))
+    service["confidence_bands"] = confidence_bands(traced)
 
-    in_scope = [q for q in ds.queries if q.relevant]
-    log(f"{name}: single-method baselines on {len(in_scope)} in-scope queries")
-    vectors = cached.encode([q.query for q in in_scope])
-    baselines = (faq_baselines if name == FAQ_SET else passage_baselines)(index, in_scope, vectors)
+    log(f"{name}: single-method baselines on {len(ds.queries)} queries (in and out of scope)")
+    vectors = cached.encode([q.query for q in ds.queries])
+    baselines = (faq_baselines if name == FAQ_SET else passage_baselines)(
+        index, ds.queries, vectors
+    )
     result: dict[str, Any] = {
         **baselines,
         "service": service,
@@ -370,6 +477,7 @@ def print_report(result: dict[str, Any]) -> None:
             f"{ix['reused']} re-used); {sv['queries']} questions in {s['service_seconds']} s, "
             f"p50/p99 {sv['latency_ms']['p50']}/{sv['latency_ms']['p99']} ms"
         )
+    print_curves(result)
     sample = result["sample_oos"]
     ix = sample["index"]
     print()
@@ -404,6 +512,43 @@ def print_report(result: dict[str, Any]) -> None:
         print("(answ / right / wrong: of in-scope questions; OOS: share of oos-lcqmc-dev declined)")
     print()
     print(f"total {result['seconds']} s")
+
+
+def print_curves(result: dict[str, Any]) -> None:
+    print()
+    print(
+        "risk–coverage: the confidence threshold swept from high to low; coverage = share of the "
+        "in-scope questions answered, risk = share of those answers that are wrong (first item "
+        "shown not relevant); AURC = area under it (lower is better); +OOS: the same over the "
+        "in-scope and oos-lcqmc-dev questions, every answer to an out-of-scope one being wrong"
+    )
+    head = f"{'set':<18}{'method':<12}{'AURC':>7}{'+OOS':>7}{'max cov':>9}" + "".join(
+        f"{'risk@' + format(c, 'g'):>10}" for c in COVERAGES
+    )
+    print(head)
+    print("-" * len(head))
+    for name in (FAQ_SET, PASSAGE_SET):
+        s = result["sets"][name]
+        for label, m in (
+            ("BM25-only", s["bm25"]),
+            ("dense-only", s["dense"]),
+            ("service", s["service"]),
+        ):
+            cells = "".join(f"{_f(m['risk_at'][format(c, 'g')]):>10}" for c in COVERAGES)
+            print(
+                f"{name:<18}{label:<12}{_f(m['aurc']):>7}{_f(m['aurc_with_oos']):>7}"
+                f"{_f(m['max_coverage']):>9}{cells}"
+            )
+    print()
+    print("service answers shown to in-scope questions (shipped thresholds), by confidence:")
+    lows = [format(b, "g") for b in BANDS]
+    print(f"{'set':<18}" + "".join(f"{'≥' + low:>13}" for low in lows) + "   (right/wrong)")
+    for name in (FAQ_SET, PASSAGE_SET):
+        bands = result["sets"][name]["service"]["confidence_bands"]
+        cells = "".join(
+            f"{str(bands[low]['right']) + '/' + str(bands[low]['wrong']):>13}" for low in lows
+        )
+        print(f"{name:<18}{cells}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

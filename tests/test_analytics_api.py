@@ -335,3 +335,9 @@ def test_figures_while_no_index_is_loaded(database_url: str, tmp_path: Path) -> 
         assert page.status_code == 200
         assert "问题归类暂不可用" in page.text and 'id="top-chart"' not in page.text
         assert data_block(page.text)["totals"] == expected_totals(month.asked)
+        # the printable report, too, is there without its groups
+        report = editor.get(
+            "/admin/analytics/report", params={"kind": "month", "day": period(month)["start"]}
+        )
+        assert report.status_code == 200, report.text[:300]
+        assert "问题归类暂不可用" in report.text and "咨询情况月报" in report.text

@@ -128,7 +128,24 @@ def test_draft_review_publish_restore_retire(client: TestClient, database_url: s
     assert never.status_code == 409 and "从未发布" in never.json()["detail"]
     assert editor.get(f"{FAQ}/cg-dianzimaichang").json()["published"]["number"] == 3
 
-    assert reviewer.post(f"{FAQ}/cg-dianzimaichang/retire", headers=rcsrf).status_code == 200
+    # Retiring is a change like any other: requested (the unsent draft v4 is set aside), served
+    # until another reviewer approves; the requester cannot approve it, a return keeps it served.
+    asked = reviewer.post(f"{FAQ}/cg-dianzimaichang/retire", headers=rcsrf)
+    assert asked.status_code == 201, asked.text
+    request_v = asked.json()["version"]
+    assert (request_v["number"], request_v["state"]) == (5, "retire_review")
+    assert editor.get(f"{FAQ}/cg-dianzimaichang").json()["served"]
+    assert editor.post(f"{FAQ}/cg-dianzimaichang/retire", headers=ecsrf).status_code == 409
+    own = reviewer.post(f"{FAQ}/versions/{request_v['id']}/approve", headers=rcsrf)
+    assert own.status_code == 403 and "自己" in own.json()["detail"]
+    other, ocsrf = sign_in(client, "both")
+    comment = {"comment": "该问答仍有人问，暂不下线"}
+    refused = other.post(f"{FAQ}/versions/{request_v['id']}/return", json=comment, headers=ocsrf)
+    assert refused.status_code == 200 and refused.json()["state"] == "retire_refused"
+    assert editor.get(f"{FAQ}/cg-dianzimaichang").json()["served"]
+    again = editor.post(f"{FAQ}/cg-dianzimaichang/retire", headers=ecsrf).json()["version"]
+    approved = reviewer.post(f"{FAQ}/versions/{again['id']}/approve", headers=rcsrf)
+    assert approved.status_code == 200 and approved.json()["state"] == "retired"
     retired = editor.get(f"{FAQ}/cg-dianzimaichang").json()
     assert retired["retired"] and not retired["served"]
 
@@ -152,6 +169,9 @@ def test_draft_review_publish_restore_retire(client: TestClient, database_url: s
         "faq_publish",
         "faq_draft",
         "faq_restore",
+        "faq_retire_request",
+        "faq_return",
+        "faq_retire_request",
         "faq_retire",
     ]
 

@@ -57,7 +57,7 @@ ALLOWED = {
     ("POST", "/api/v1/staff/faq"): {"editor"},
     ("GET", "/api/v1/staff/faq/{faq_id}"): {"editor", "reviewer", "admin"},
     ("PUT", "/api/v1/staff/faq/{faq_id}"): {"editor"},
-    ("POST", "/api/v1/staff/faq/{faq_id}/retire"): {"reviewer"},
+    ("POST", "/api/v1/staff/faq/{faq_id}/retire"): {"editor", "reviewer"},
     ("GET", "/api/v1/staff/faq/versions/{version_id}"): {"editor", "reviewer", "admin"},
     ("POST", "/api/v1/staff/faq/versions/{version_id}/submit"): {"editor"},
     ("POST", "/api/v1/staff/faq/versions/{version_id}/approve"): {"reviewer"},
@@ -91,7 +91,7 @@ ALLOWED = {
     ("GET", "/admin/faq/{faq_id}"): {"editor", "reviewer", "admin"},
     ("GET", "/admin/faq/{faq_id}/edit"): {"editor"},
     ("POST", "/admin/faq/{faq_id}/edit"): {"editor"},
-    ("POST", "/admin/faq/{faq_id}/retire"): {"reviewer"},
+    ("POST", "/admin/faq/{faq_id}/retire"): {"editor", "reviewer"},
 }
 PUBLIC = {("POST", "/api/v1/staff/session"), ("GET", "/admin/login"), ("POST", "/admin/login")}
 ROLES = ("admin", "editor", "reviewer", "agent")

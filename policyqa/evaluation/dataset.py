@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,16 @@ class Dataset:
     queries: list[Query]
     faq_ids: set[str]
     doc_ids: set[str]
+
+    @cached_property
+    def faq_by_question(self) -> dict[str, tuple[str, ...]]:
+        """Each FAQ standard question and variant → the entries that hold it (a clarification
+        offers FAQ questions by their text)."""
+        out: dict[str, list[str]] = {}
+        for entry in self.knowledge.faqs:
+            for text in dict.fromkeys((entry.question, *entry.variants)):
+                out.setdefault(text, []).append(entry.id)
+        return {text: tuple(ids) for text, ids in out.items()}
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

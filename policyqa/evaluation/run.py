@@ -13,14 +13,17 @@ from indexer.encoders import Encoder
 from indexer.store import load_index
 from policyqa.evaluation.dataset import Dataset, Query, load_datasets
 from policyqa.evaluation.metrics import (
+    CLARIFY,
+    Item,
     Outcome,
     answer_rates,
     by_kind,
+    citizen_rates,
     first_relevant,
     latency_figures,
     ranking_figures,
 )
-from service.answering import Answerer, Trace
+from service.answering import Answer, Answerer, Trace
 from service.tuning import DEFAULT_TUNING, Tuning
 
 
@@ -40,11 +43,26 @@ def _rank(query: Query, kind: str, trace: Trace) -> int | None:
     return None
 
 
+def _shown(answer: Answer, trace: Trace, ds: Dataset) -> tuple[Item, ...]:
+    """What the citizen is shown first: the FAQ entry answered with (the FAQ ranking's first),
+    or the lead citation's excerpt of a passage answer; for a clarification every option: the
+    FAQ entries whose question is offered in ``related`` and the documents cited."""
+    if answer.type == "faq":
+        return (("faq", trace.faq_ranking[0], ""),) if trace.faq_ranking else ()
+    if answer.type == "passage":
+        return tuple(("passage", s.doc_id, s.excerpt) for s in answer.sources[:1])
+    if answer.type == CLARIFY:
+        faqs = [("faq", i, "") for text in answer.related for i in ds.faq_by_question.get(text, ())]
+        return (*faqs, *(("passage", s.doc_id, s.excerpt) for s in answer.sources))
+    return ()
+
+
 def summarise(outcomes: Sequence[Outcome], index_seconds: float) -> dict[str, Any]:
     return {
         "queries": len(outcomes),
         **ranking_figures(outcomes),
         **answer_rates(outcomes),
+        **citizen_rates(outcomes),
         "latency_ms": latency_figures([o.seconds for o in outcomes]),
         "index_seconds": round(index_seconds, 2),
         "by_kind": by_kind(outcomes),
@@ -59,7 +77,15 @@ def run_traced(answerer: Answerer, ds: Dataset) -> list[tuple[Outcome, Trace]]:
         answer, trace = answerer.ask_traced(query.query)
         seconds = time.perf_counter() - started
         kind = _kind(query, ds)
-        outcome = Outcome(query, kind, _rank(query, kind, trace), answer.answered, seconds)
+        outcome = Outcome(
+            query,
+            kind,
+            _rank(query, kind, trace),
+            answer.answered,
+            seconds,
+            answer_type=str(answer.type),
+            shown=_shown(answer, trace, ds),
+        )
         out.append((outcome, trace))
     return out
 

@@ -28,6 +28,8 @@ STATES = {
     "returned": "已退回",
     "superseded": "已被替代",
     "retired": "已下线",
+    "retire_review": "待审核（申请下线）",
+    "retire_refused": "下线申请已退回",
 }
 MAX_QUESTION = 200
 MAX_ANSWER = 5000

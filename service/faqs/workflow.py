@@ -20,7 +20,9 @@ from service.problems import Conflict, Forbidden, Invalid, NotFound
 from service.staff import audit
 from service.staff.accounts import Staff
 
-OPEN = ("draft", "in_review", "returned")
+# A retirement is a change like any other: requested, then approved by another reviewer.
+IN_REVIEW = ("in_review", "retire_review")
+OPEN = ("draft", "returned", *IN_REVIEW)
 FIELDS = (
     "question",
     "variants",
@@ -229,7 +231,7 @@ def save(db: Session, *, faq_id: str, draft: FaqDraft, actor: Staff, client: str
     item = _item(db, faq_id)
     draft = clean(draft)
     pending = open_version(db, faq_id)
-    if pending is not None and pending.state == "in_review":
+    if pending is not None and pending.state in IN_REVIEW:
         raise Conflict(f"问答 {faq_id} 的第 {pending.number} 版正在审核，审核结束后才能再修改")
     if pending is not None:
         pending.state = "superseded"
@@ -256,7 +258,7 @@ def submit(db: Session, *, version_id: int, actor: Staff, client: str) -> FaqVer
 
 def _reviewable(db: Session, version_id: int, actor: Staff) -> FaqVersion:
     v = _version(db, version_id)
-    if v.state != "in_review":
+    if v.state not in IN_REVIEW:
         raise Conflict(f"第 {v.number} 版的状态是{STATES[v.state]}，不在待审核状态")
     if v.author_id == actor.id:
         raise Forbidden("不能审核自己编写的问答：须由作者以外的审核员审核")
@@ -266,6 +268,8 @@ def _reviewable(db: Session, version_id: int, actor: Staff) -> FaqVersion:
 def approve(db: Session, *, version_id: int, actor: Staff, client: str) -> FaqVersion:
     v = _reviewable(db, version_id, actor)
     item = _item(db, v.faq_id)
+    if v.state == "retire_review":
+        return _retire(db, v, item, actor, client)
     if item.published_version_id is not None:
         old = db.get(FaqVersion, item.published_version_id)
         if old is not None:
@@ -286,10 +290,23 @@ def send_back(
     if not comment:
         raise Invalid("退回意见 comment：退回时须写明原因")
     v = _reviewable(db, version_id, actor)
-    v.state, v.reviewer_id, v.reviewer_name = "returned", actor.id, actor.name
+    refused = "retire_refused" if v.state == "retire_review" else "returned"
+    v.state, v.reviewer_id, v.reviewer_name = refused, actor.id, actor.name
     v.reviewed_at, v.review_comment = utcnow(), comment[:2000]
     _audit(db, actor, "faq_return", v.faq_id, client, {"version": v.number, "comment": comment})
     return v
+
+
+def draft_of(v: FaqVersion) -> FaqDraft:
+    return FaqDraft(
+        question=v.question,
+        answer=v.answer,
+        category=v.category,
+        variants=tuple(v.variants),
+        sources=tuple((s["doc_id"], s.get("article")) for s in v.sources),
+        effective_on=v.effective_on,
+        expires_on=v.expires_on,
+    )
 
 
 def restore(db: Session, *, version_id: int, actor: Staff, client: str) -> FaqVersion:
@@ -297,32 +314,50 @@ def restore(db: Session, *, version_id: int, actor: Staff, client: str) -> FaqVe
     old = _version(db, version_id)
     if old.published_at is None:
         raise Conflict(f"第 {old.number} 版从未发布，只能恢复曾经发布的版本")
-    draft = FaqDraft(
-        question=old.question,
-        answer=old.answer,
-        category=old.category,
-        variants=tuple(old.variants),
-        sources=tuple((s["doc_id"], s.get("article")) for s in old.sources),
-        effective_on=old.effective_on,
-        expires_on=old.expires_on,
-    )
-    v = save(db, faq_id=old.faq_id, draft=draft, actor=actor, client=client)
+    v = save(db, faq_id=old.faq_id, draft=draft_of(old), actor=actor, client=client)
     v.based_on = old.id
     _audit(db, actor, "faq_restore", old.faq_id, client, {"from": old.number, "to": v.number})
     return v
 
 
-def retire(db: Session, *, faq_id: str, actor: Staff, client: str) -> None:
+def request_retirement(db: Session, *, faq_id: str, actor: Staff, client: str) -> FaqVersion:
+    """A request to stop serving a published pair: a version with the published content in
+    state ``retire_review``; the pair is served until a reviewer other than the requester
+    approves it (``approve``), and stays served when it is sent back."""
     item = _item(db, faq_id)
     if item.retired:
         raise Conflict(f"问答 {faq_id} 已下线")
+    published = db.get(FaqVersion, item.published_version_id) if item.published_version_id else None
+    if published is None:
+        raise Conflict(f"问答 {faq_id} 尚未发布，无需下线")
+    pending = open_version(db, faq_id)
+    if pending is not None and pending.state in IN_REVIEW:
+        raise Conflict(f"问答 {faq_id} 的第 {pending.number} 版正在审核，审核结束后才能申请下线")
+    if pending is not None:  # an unsent draft is set aside, as a newer draft would
+        pending.state = "superseded"
+    v = _new_version(
+        db,
+        faq_id=faq_id,
+        draft=draft_of(published),
+        author=actor,
+        state="retire_review",
+        based_on=published.id,
+    )
+    _audit(db, actor, "faq_retire_request", faq_id, client, {"version": v.number})
+    return v
+
+
+def _retire(db: Session, v: FaqVersion, item: FaqItem, actor: Staff, client: str) -> FaqVersion:
     item.retired = True
     if item.published_version_id is not None:
         published = db.get(FaqVersion, item.published_version_id)
         if published is not None:
             published.state = "retired"
+    v.state, v.reviewer_id, v.reviewer_name = "retired", actor.id, actor.name
+    v.reviewed_at = utcnow()
     number = bump(db)
-    _audit(db, actor, "faq_retire", faq_id, client, {"revision": number})
+    _audit(db, actor, "faq_retire", item.id, client, {"version": v.number, "revision": number})
+    return v
 
 
 def _audit(

@@ -20,13 +20,14 @@ from service.routes.staff_faq import (
     CuratorDep,
     EditorDep,
     ReviewerDep,
+    WriterDep,
     act,
     answerer_of,
     create_draft,
     in_session,
+    request_retirement,
     save_draft,
 )
-from service.routes.staff_faq import retire as retire_pair
 from service.routes.staff_faq_files import run_import
 from service.staff.accounts import Staff
 
@@ -232,7 +233,7 @@ async def history_page(request: Request, faq_id: str, staff: CuratorDep) -> Resp
     )
     warnings: list[str] = []
     pending = body["pending"]
-    if pending and pending["state"] in ("draft", "in_review"):
+    if pending and pending["state"] in ("draft", "in_review"):  # not for a retirement
         draft = FaqDraft(
             question=pending["question"],
             answer=pending["answer"],
@@ -301,9 +302,11 @@ async def save(
 
 
 @router.post("/{faq_id}/retire")
-async def retire(request: Request, faq_id: str, staff: ReviewerDep) -> Response:
+async def retire(request: Request, faq_id: str, staff: WriterDep) -> Response:
     client = client_of(request)
     await anyio.to_thread.run_sync(
-        lambda: in_session(request, lambda db: retire_pair(db, request, staff, faq_id, client))
+        lambda: in_session(
+            request, lambda db: request_retirement(db, request, staff, faq_id, client)
+        )
     )
     return RedirectResponse(f"/admin/faq/{faq_id}", status_code=303)

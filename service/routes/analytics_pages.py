@@ -62,13 +62,20 @@ async def dashboard(
     end: End = None,
     channel: Annotated[str | None, Query(pattern=f"{CHANNEL}|^$")] = None,
 ) -> Response:
-    try:
-        report = await compute(request, start, end, channel or None)
-        notice = None
-    except Unavailable as exc:  # the figures need no encoder: show them, say what is missing
-        report = await compute(request, start, end, channel or None, grouped=False)
-        notice = f"问题归类暂不可用（{exc.message}），其余统计照常显示。"
+    report, notice = await compute_or_ungrouped(request, start, end, channel or None)
     return page(request, "analytics", "咨询分析", staff, flash=notice, **_context(report))
+
+
+async def compute_or_ungrouped(
+    request: Request, start: date | None, end: date | None, channel: str | None
+) -> tuple[Any, str | None]:
+    """The report, or — while no index is loaded, so no encoder can group the questions — the
+    report without its groups and a notice saying why: the counts need no encoder."""
+    try:
+        return await compute(request, start, end, channel), None
+    except Unavailable as exc:
+        report = await compute(request, start, end, channel, grouped=False)
+        return report, f"问题归类暂不可用（{exc.message}），其余统计照常显示。"
 
 
 def report_period(kind: str, day: date | None, today: date) -> tuple[date, date]:
@@ -95,7 +102,7 @@ async def report_page(
     analytics = analytics_of(request)
     today = Period.of(start=None, end=None, channel=None, zone=analytics.zone).end
     first, last = report_period(kind, day, today)
-    report = await compute(request, first, last, channel or None)
+    report, notice = await compute_or_ungrouped(request, first, last, channel or None)
     title = f"咨询情况{'周报' if kind == 'week' else '月报'}"
     previous = await anyio.to_thread.run_sync(
         lambda: analytics.totals(
@@ -111,6 +118,7 @@ async def report_page(
         "analytics_report",
         title,
         staff,
+        flash=notice,
         kind=kind,
         previous=previous,
         **_context(report),

@@ -27,6 +27,8 @@ from service.staff.accounts import Staff
 router = APIRouter(prefix="/api/v1/staff/faq", tags=["问答维护"])
 EditorDep = Annotated[Staff, Depends(require("editor"))]
 ReviewerDep = Annotated[Staff, Depends(require("reviewer"))]
+# Who may ask for a change (a retirement): an editor or a reviewer.
+WriterDep = Annotated[Staff, Depends(require("editor", "reviewer"))]
 CuratorDep = Annotated[Staff, Depends(require("editor", "reviewer", "admin"))]
 _errors: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse},
@@ -121,9 +123,12 @@ def act(request: Request, staff: Staff, action: str, version_id: int, comment: s
     return in_session(request, work)
 
 
-def retire(db: Session, request: Request, staff: Staff, faq_id: str, client: str) -> None:
+def request_retirement(
+    db: Session, request: Request, staff: Staff, faq_id: str, client: str
+) -> dict[str, Any]:
     seed_if_empty(db, served_faqs(request))
-    workflow.retire(db, faq_id=faq_id, actor=staff, client=client)
+    v = workflow.request_retirement(db, faq_id=faq_id, actor=staff, client=client)
+    return workflow.version_out(v)
 
 
 # ---- routes --------------------------------------------------------------------------------------
@@ -164,11 +169,20 @@ async def save_faq(
     return {"version": version, "warnings": warnings}
 
 
-@router.post("/{faq_id}/retire", summary="下线问答（审核员）", responses=_errors)
-async def retire_faq(faq_id: str, staff: ReviewerDep, request: Request) -> dict[str, Any]:
+@router.post(
+    "/{faq_id}/retire",
+    summary="申请下线问答（由申请人以外的审核员批准后下线）",
+    status_code=201,
+    responses=_errors,
+)
+async def retire_faq(faq_id: str, staff: WriterDep, request: Request) -> dict[str, Any]:
     client = client_of(request)
-    await run(request, lambda db: workflow.retire(db, faq_id=faq_id, actor=staff, client=client))
-    return {"id": faq_id, "retired": True}
+    version: dict[str, Any] = await anyio.to_thread.run_sync(
+        lambda: in_session(
+            request, lambda db: request_retirement(db, request, staff, faq_id, client)
+        )
+    )
+    return {"version": version}
 
 
 @router.get("/versions/{version_id}", summary="一个版本及其与已发布版本的差异", responses=_errors)
