@@ -18,8 +18,10 @@ import yaml
 
 __all__ = [
     "ReadError",
+    "SUFFIXES",
     "decode_text",
     "normalise_text",
+    "read_data",
     "read_sidecar",
     "read_text",
     "sidecar_path",
@@ -76,8 +78,8 @@ def _read_bytes(path: Path) -> bytes:
 # ---------------------------------------------------------------- .md / .txt
 
 
-def _read_plain(path: Path) -> str:
-    text = decode_text(_read_bytes(path))
+def _read_plain(data: bytes) -> str:
+    text = decode_text(data)
     controls = len(_CONTROL.findall(text))
     if controls > max(8, len(text) // 100):
         raise ReadError("文件含有大量控制字符，看起来是二进制文件而不是文本文件")
@@ -87,17 +89,29 @@ def _read_plain(path: Path) -> str:
 # ---------------------------------------------------------------- .docx
 
 
-def _read_docx(path: Path) -> str:
+def _is_docx_zip(data: bytes) -> bool:
+    """A .docx is a zip archive holding ``word/document.xml``."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "word/document.xml" in archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+
+
+def _read_docx(data: bytes) -> str:
     import docx
     from docx.table import Table
 
-    data = _read_bytes(path)
     if data.startswith(_OLE_MAGIC):
         raise ReadError(
             "无法读取 Word 文件：这是旧版 .doc 格式或设置了打开密码，请用 Word 另存为 .docx"
         )
+    if not _is_docx_zip(data):
+        raise ReadError("无法读取 Word 文件：文件已损坏或不是 .docx 格式")
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(io.BytesIO(data))
         blocks: list[str] = []
         for item in document.iter_inner_content():
             if isinstance(item, Table):
@@ -142,10 +156,9 @@ def _cell_text(cell: Any) -> str:
 # ---------------------------------------------------------------- .pdf
 
 
-def _read_pdf(path: Path) -> str:
+def _read_pdf(data: bytes) -> str:
     from pypdf import PasswordType, PdfReader
 
-    data = _read_bytes(path)
     if b"%PDF-" not in data[:1024]:
         raise ReadError("无法读取 PDF 文件：文件已损坏或不是 PDF 格式")
     try:
@@ -299,10 +312,10 @@ def _decode_html(data: bytes) -> str:
     return decode_text(data)
 
 
-def _read_html(path: Path) -> str:
+def _read_html(data: bytes) -> str:
     parser = _TextExtractor()
     try:
-        parser.feed(_decode_html(_read_bytes(path)))
+        parser.feed(_decode_html(data))
         parser.close()
     except ReadError:
         raise
@@ -318,7 +331,7 @@ def _read_html(path: Path) -> str:
 
 # ---------------------------------------------------------------- dispatch
 
-_READERS: dict[str, Callable[[Path], str]] = {
+_READERS: dict[str, Callable[[bytes], str]] = {
     ".md": _read_plain,
     ".txt": _read_plain,
     ".docx": _read_docx,
@@ -326,14 +339,23 @@ _READERS: dict[str, Callable[[Path], str]] = {
     ".html": _read_html,
     ".htm": _read_html,
 }
+SUFFIXES = tuple(_READERS)
 
 
 def read_text(path: Path) -> str:
     """The normalised text of a document; a .md/.txt file keeps its front matter (see below)."""
-    reader = _READERS.get(path.suffix.lower())
-    if reader is None:
+    if path.suffix.lower() not in _READERS:
         raise ReadError(f"不支持的文件类型：{path.suffix or '（没有扩展名）'}")
-    text = normalise_text(reader(path))
+    return read_data(_read_bytes(path), path.suffix)
+
+
+def read_data(data: bytes, suffix: str) -> str:
+    """The normalised text of a document's bytes (an upload), read as ``suffix`` says:
+    the same readers and checks as :func:`read_text`."""
+    reader = _READERS.get(suffix.lower())
+    if reader is None:
+        raise ReadError(f"不支持的文件类型：{suffix or '（没有扩展名）'}")
+    text = normalise_text(reader(data))
     if not text.strip():
         raise ReadError("文件中没有可提取的文字")
     return text

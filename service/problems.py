@@ -26,6 +26,18 @@ class Invalid(Problem):
     status = 422
 
 
+class TooLarge(Problem):
+    """An upload over its size limit."""
+
+    status = 413
+
+
+class UnsupportedFile(Problem):
+    """An upload whose type is not supported or whose content is not what its name says."""
+
+    status = 415
+
+
 class Unauthenticated(Problem):
     status = 401
 

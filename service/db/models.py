@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -233,6 +234,78 @@ class KnowledgeRevision(Base):
     instance: Mapped[str] = mapped_column(String(32))
     revision: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DocItem(Base):
+    """A policy document managed in the database (service/documents/): its id is the document id
+    (a folder document's id when staff changed one from the knowledge folder)."""
+
+    __tablename__ = "doc_items"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The version the index is built with (none before the first approval).
+    published_version_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DocReview(Base):
+    """One review: the versions submitted together are published or returned together
+    (e.g. a policy and its interpretation draft). state: in_review → published | returned."""
+
+    __tablename__ = "doc_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    author_id: Mapped[int | None] = mapped_column(Integer)
+    author_name: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reviewer_id: Mapped[int | None] = mapped_column(Integer)
+    reviewer_name: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class DocVersion(Base):
+    """One immutable version of a document: its metadata and (optionally) its file; only
+    ``state``, ``review_id`` and ``published_at`` change.
+
+    state: draft → in_review → published | returned; superseded (a later version replaced it).
+    A version without a file (``file_bytes`` NULL) changes the metadata only and keeps the text
+    of the version it is based on (or the knowledge folder's). A withholding (不予公开) is
+    published at once, without review; ``note`` holds its reason."""
+
+    __tablename__ = "doc_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doc_id: Mapped[str] = mapped_column(ForeignKey("doc_items.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the document
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    review_id: Mapped[int | None] = mapped_column(
+        ForeignKey("doc_reviews.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    doc_no: Mapped[str | None] = mapped_column(String(100))  # 发文字号
+    issuer: Mapped[str | None] = mapped_column(String(200))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8))  # 现行有效 / 已修改 / 已失效 / 已废止
+    superseded_by: Mapped[str | None] = mapped_column(String(80))
+    interprets: Mapped[str | None] = mapped_column(String(80))
+    disclosure: Mapped[str] = mapped_column(String(8))  # 主动公开 / 依申请公开 / 不予公开
+    kind: Mapped[str] = mapped_column(String(16))  # policy / interpretation
+    category: Mapped[str | None] = mapped_column(String(64))
+    apply_note: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(500))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    file_type: Mapped[str | None] = mapped_column(String(8))  # the extension: .docx, .pdf, …
+    file_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)
+    text: Mapped[str | None] = mapped_column(Text)  # extracted from the file
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the file
+    note: Mapped[str | None] = mapped_column(Text)  # why it was withheld
+    author_id: Mapped[int | None] = mapped_column(Integer)
+    author_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The version this one was written from (the published one when it was written).
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("doc_id", "number", name="uq_doc_version_number"),)
 
 
 Index("ix_tickets_queue", Ticket.status, Ticket.created_at)

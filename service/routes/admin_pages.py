@@ -46,6 +46,11 @@ ACTIONS = {
     "faq_return": "问答退回",
     "faq_restore": "问答恢复",
     "faq_retire": "问答下线",
+    "doc_draft": "文件草稿",
+    "doc_submit": "文件提交审核",
+    "doc_publish": "文件发布",
+    "doc_return": "文件退回",
+    "doc_withhold": "文件不予公开",
 }
 
 

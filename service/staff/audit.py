@@ -27,6 +27,11 @@ ACTIONS = (
     "faq_return",
     "faq_restore",
     "faq_retire",
+    "doc_draft",
+    "doc_submit",
+    "doc_publish",
+    "doc_return",
+    "doc_withhold",
 )
 
 

@@ -1,0 +1,2 @@
+"""Policy documents managed in the database: upload, review, status, withholding (see
+docs/architecture.md)."""
