@@ -1,0 +1,434 @@
+"""The document pages under ``/admin/documents``: the list (served and database documents, search
+by title or 发文字号), the upload form (a policy and, optionally, its interpretation draft in the
+same review), a document's page (metadata, versions, dependents, status change, withholding with
+a confirmation step) and the review page (each version's diff and the start of its text)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from indexer.models import Disclosure, DocumentMeta, Kind, Status
+from service.documents import uploads, workflow
+from service.documents.rules import LABELS
+from service.documents.rules import STATES as DOC_STATES
+from service.faqs.rules import STATES as FAQ_STATES
+from service.problems import Invalid, Problem
+from service.routes.admin_pages import page
+from service.routes.staff_auth import client_of, require
+from service.routes.staff_faq import answerer_of, in_session
+from service.staff.accounts import Staff
+
+router = APIRouter(prefix="/admin/documents", include_in_schema=False)
+EditorDep = Annotated[Staff, Depends(require("editor"))]
+ReviewerDep = Annotated[Staff, Depends(require("reviewer"))]
+CuratorDep = Annotated[Staff, Depends(require("editor", "reviewer", "admin"))]
+GuardDep = Annotated[Staff, Depends(require("editor", "reviewer"))]  # may withhold
+
+ORIGINS = {
+    "folder": "知识库文件夹",
+    "database": "上传（数据库）",
+    "folder+database": "知识库文件夹，已在系统中修改",
+}
+KINDS = {Kind.POLICY.value: "政策文件", Kind.INTERPRETATION.value: "政策解读"}
+DISCLOSURES = [(d.value, d.value) for d in Disclosure]
+STATUSES = [(s.value, s.value) for s in Status]
+STATUS_CHANGES = [(Status.REPEALED.value, "已废止"), (Status.EXPIRED.value, "已失效")] + [
+    (s.value, s.value) for s in (Status.AMENDED, Status.CURRENT)
+]
+INTERPRETATION = "interp_"  # the form's prefix of the interpretation's fields
+FORM_FIELDS = ("id", *(name for name in LABELS if name != "id"))
+MAX_FIELD = 2000
+MAX_TEXT_START = 800
+
+
+def served_of(request: Request) -> Mapping[str, DocumentMeta]:
+    """The metadata of the documents the current index serves (empty while none is loaded)."""
+    answerer = answerer_of(request)
+    return answerer.metas if answerer is not None else {}
+
+
+def _page(request: Request, name: str, title: str, staff: Staff, **context: Any) -> Response:
+    return page(
+        request,
+        name,
+        title,
+        staff,
+        kinds=list(KINDS.items()),
+        kinds_map=KINDS,
+        disclosures=DISCLOSURES,
+        statuses_doc=STATUSES,
+        status_changes=STATUS_CHANGES,
+        origins=ORIGINS,
+        faq_states=FAQ_STATES,
+        doc_states=DOC_STATES,
+        **context,
+    )
+
+
+def _choices(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The documents an upload may interpret or be replaced by: (id, "title（id）")."""
+    return [(r["id"], f"{r.get('title') or r['id']}（{r['id']}）") for r in rows]
+
+
+def _documents(request: Request) -> list[dict[str, Any]]:
+    served = served_of(request)
+    rows: list[dict[str, Any]] = in_session(request, lambda db: workflow.list_documents(db, served))
+    return rows
+
+
+# ---- the list -------------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+async def document_list(request: Request, staff: CuratorDep, q: str = "") -> Response:
+    text = q.strip()[:100]
+    served = served_of(request)
+
+    def work(db: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return (
+            workflow.list_documents(db, served, text=text),
+            workflow.list_reviews(db, served, state="in_review"),
+        )
+
+    items, reviews = await anyio.to_thread.run_sync(lambda: in_session(request, work))
+    return _page(request, "documents_list", "文件管理", staff, items=items, reviews=reviews, q=text)
+
+
+# ---- upload ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldError(Exception):
+    """A refusal placed next to the form field it names."""
+
+    field: str
+    message: str
+    status: int
+
+
+def _field_of(message: str, prefix: str) -> str:
+    """The form field a refusal names ("公开属性 disclosure：…" → disclosure)."""
+    for name, label in LABELS.items():
+        if message.startswith((f"{label} {name}", f"{label}{name}")):
+            return prefix + name
+    return prefix + "file" if message.startswith("文件") else ""
+
+
+def _placed(exc: Problem, prefix: str) -> FieldError:
+    return FieldError(_field_of(exc.message, prefix), exc.message, exc.status)
+
+
+def _values(form: FormData) -> dict[str, str]:
+    """What was typed, to be shown again (files are not kept by browsers)."""
+    out: dict[str, str] = {}
+    for prefix in ("", INTERPRETATION):
+        for name in FORM_FIELDS:
+            value = form.get(prefix + name)
+            out[prefix + name] = value[:MAX_FIELD] if isinstance(value, str) else ""
+    submit_now = form.get("submit_now")
+    out["submit_now"] = "on" if submit_now == "on" else ""
+    return out
+
+
+def _given(values: dict[str, str], prefix: str) -> dict[str, str]:
+    return {name: values[prefix + name] for name in FORM_FIELDS if name != "id"}
+
+
+def _file(form: FormData, name: str) -> UploadFile | None:
+    value = form.get(name)
+    if isinstance(value, UploadFile) and (value.filename or value.size):
+        return value
+    return None
+
+
+async def _read(
+    upload: UploadFile, prefix: str, max_bytes: int
+) -> uploads.DocFile:  # bounded: the body limit of this path (service/app.py)
+    data = await upload.read()
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: uploads.read_upload(upload.filename or "", data, max_bytes=max_bytes)
+        )
+    except Problem as exc:
+        raise FieldError(prefix + "file", exc.message, exc.status) from None
+
+
+def _store(
+    request: Request,
+    staff: Staff,
+    values: dict[str, str],
+    policy: uploads.DocFile,
+    interpretation: uploads.DocFile | None,
+) -> str:
+    """The policy (and its interpretation) as drafts, submitted as one review when asked; all or
+    nothing: one transaction. Returns the policy's id."""
+    served, client = served_of(request), client_of(request)
+
+    def work(db: Session) -> str:
+        try:
+            made = workflow.create(
+                db,
+                doc_id=values["id"].strip() or None,
+                values=_given(values, ""),
+                file=policy,
+                actor=staff,
+                client=client,
+                served=served,
+            )
+        except Problem as exc:
+            raise _placed(exc, "") from None
+        versions = [made.id]
+        if interpretation is not None:
+            given = {**_given(values, INTERPRETATION), "interprets": made.doc_id}
+            given["kind"] = Kind.INTERPRETATION.value
+            try:
+                second = workflow.create(
+                    db,
+                    doc_id=values[INTERPRETATION + "id"].strip() or None,
+                    values=given,
+                    file=interpretation,
+                    actor=staff,
+                    client=client,
+                    served=served,
+                )
+            except Problem as exc:
+                raise _placed(exc, INTERPRETATION) from None
+            versions.append(second.id)
+        if values["submit_now"] == "on":
+            workflow.submit(db, version_ids=versions, actor=staff, client=client, served=served)
+        return made.doc_id
+
+    doc_id: str = in_session(request, work)
+    return doc_id
+
+
+def _upload_limit(request: Request) -> int:
+    limit: int = request.app.state.settings.document_upload_max_bytes
+    return limit
+
+
+def _upload_form(
+    request: Request, staff: Staff, values: dict[str, str], error: FieldError | None = None
+) -> Response:
+    response = _page(
+        request,
+        "documents_new",
+        "上传文件",
+        staff,
+        values=values,
+        errors={error.field: error.message} if error and error.field else {},
+        error=error.message if error else None,
+        documents=_choices(_documents(request)),
+        max_mb=f"{_upload_limit(request) / 1048576:g}",
+    )
+    if error:
+        response.status_code = error.status
+    return response
+
+
+@router.get("/new", response_class=HTMLResponse)
+async def new_form(request: Request, staff: EditorDep) -> Response:
+    values = {"submit_now": "on"}
+    return await anyio.to_thread.run_sync(lambda: _upload_form(request, staff, values))
+
+
+@router.post("/new")
+async def upload(request: Request, staff: EditorDep) -> Response:
+    form = await request.form()  # read (and bounded) once: the CSRF check already parsed it
+    values = _values(form)
+    limit = _upload_limit(request)
+    try:
+        policy_file = _file(form, "file")
+        if policy_file is None:
+            raise FieldError("file", "文件 file：请选择要上传的政策文件", Invalid.status)
+        policy = await _read(policy_file, "", limit)
+        interpretation_file = _file(form, INTERPRETATION + "file")
+        interpretation = (
+            await _read(interpretation_file, INTERPRETATION, limit)
+            if interpretation_file is not None
+            else None
+        )
+        if interpretation is None and any(_given(values, INTERPRETATION).values()):
+            raise FieldError(
+                INTERPRETATION + "file",
+                "解读文件：填写了解读的信息，但没有选择解读文件",
+                Invalid.status,
+            )
+        doc_id = await anyio.to_thread.run_sync(
+            lambda: _store(request, staff, values, policy, interpretation)
+        )
+    except FieldError as exc:
+        placed = exc
+    except Problem as exc:
+        placed = FieldError("", exc.message, exc.status)
+    else:
+        return RedirectResponse(f"/admin/documents/{doc_id}", status_code=303)
+    return await anyio.to_thread.run_sync(lambda: _upload_form(request, staff, values, placed))
+
+
+# ---- reviews --------------------------------------------------------------------------------------
+
+
+def _review(request: Request, review_id: int) -> dict[str, Any]:
+    served = served_of(request)
+
+    def work(db: Session) -> dict[str, Any]:
+        body = workflow.review(db, review_id, served)
+        versions = []
+        for item in body["items"]:
+            v = item["version"]
+            text = workflow.version(db, v["id"]).get("text") or ""
+            start = text[:MAX_TEXT_START] + ("…" if len(text) > MAX_TEXT_START else "")
+            versions.append({**v, "diff": item["diff"], "text_start": start})
+        return {**body, "versions": versions}
+
+    result: dict[str, Any] = in_session(request, work)
+    return result
+
+
+@router.get("/reviews/{review_id}", response_class=HTMLResponse)
+async def review_page(request: Request, review_id: int, staff: CuratorDep) -> Response:
+    body = await anyio.to_thread.run_sync(lambda: _review(request, review_id))
+    return _page(request, "documents_review", f"文件审核单 {review_id}", staff, r=body)
+
+
+@router.post("/reviews/{review_id}/approve")
+async def approve(request: Request, review_id: int, staff: ReviewerDep) -> Response:
+    served, client = served_of(request), client_of(request)
+    await anyio.to_thread.run_sync(
+        lambda: in_session(
+            request,
+            lambda db: workflow.approve(
+                db, review_id=review_id, actor=staff, client=client, served=served
+            ),
+        )
+    )
+    return RedirectResponse(f"/admin/documents/reviews/{review_id}", status_code=303)
+
+
+@router.post("/reviews/{review_id}/return")
+async def send_back(
+    request: Request,
+    review_id: int,
+    staff: ReviewerDep,
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    client = client_of(request)
+    await anyio.to_thread.run_sync(
+        lambda: in_session(
+            request,
+            lambda db: workflow.send_back(
+                db, review_id=review_id, actor=staff, comment=comment, client=client
+            ),
+        )
+    )
+    return RedirectResponse(f"/admin/documents/reviews/{review_id}", status_code=303)
+
+
+@router.post("/versions/{version_id}/submit")
+async def submit(request: Request, version_id: int, staff: EditorDep) -> Response:
+    served, client = served_of(request), client_of(request)
+
+    def work(db: Session) -> int:
+        review = workflow.submit(
+            db, version_ids=[version_id], actor=staff, client=client, served=served
+        )
+        return review.id
+
+    review_id = await anyio.to_thread.run_sync(lambda: in_session(request, work))
+    return RedirectResponse(f"/admin/documents/reviews/{review_id}", status_code=303)
+
+
+# ---- one document ---------------------------------------------------------------------------------
+
+
+def _history(request: Request, doc_id: str) -> dict[str, Any]:
+    served = served_of(request)
+    body: dict[str, Any] = in_session(request, lambda db: workflow.history(db, doc_id, served))
+    return body
+
+
+def _document_page(
+    request: Request,
+    staff: Staff,
+    doc_id: str,
+    *,
+    change: dict[str, str] | None = None,
+    error: Problem | None = None,
+) -> Response:
+    body = _history(request, doc_id)
+    change_errors = {}
+    if error is not None:
+        field = _field_of(error.message, "")
+        change_errors[field if field in ("status", "superseded_by") else "status"] = error.message
+    response = _page(
+        request,
+        "documents_page",
+        body.get("title") or doc_id,
+        staff,
+        d=body,
+        documents=_choices(_documents(request)),
+        change=change or {"status": "", "superseded_by": body.get("superseded_by") or ""},
+        change_errors=change_errors,
+        error=error.message if error else None,
+    )
+    if error is not None:
+        response.status_code = error.status
+    return response
+
+
+@router.get("/{doc_id}", response_class=HTMLResponse)
+async def document_page(request: Request, doc_id: str, staff: CuratorDep) -> Response:
+    return await anyio.to_thread.run_sync(lambda: _document_page(request, staff, doc_id))
+
+
+@router.post("/{doc_id}/status")
+async def change_status(
+    request: Request,
+    doc_id: str,
+    staff: EditorDep,
+    status: Annotated[str, Form(max_length=16)] = "",
+    superseded_by: Annotated[str, Form(max_length=200)] = "",
+    submit_now: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    served, client = served_of(request), client_of(request)
+
+    def work(db: Session) -> None:
+        v = workflow.change_status(
+            db,
+            doc_id=doc_id,
+            status=status,
+            superseded_by=superseded_by.strip() or None,
+            actor=staff,
+            client=client,
+            served=served,
+        )
+        if submit_now == "on":
+            workflow.submit(db, version_ids=[v.id], actor=staff, client=client, served=served)
+
+    try:
+        await anyio.to_thread.run_sync(lambda: in_session(request, work))
+    except Invalid as exc:
+        refused = exc
+    else:
+        return RedirectResponse(f"/admin/documents/{doc_id}", status_code=303)
+    change = {"status": status, "superseded_by": superseded_by}
+    return await anyio.to_thread.run_sync(
+        lambda: _document_page(request, staff, doc_id, change=change, error=refused)
+    )
+
+
+@router.get("/{doc_id}/withhold", response_class=HTMLResponse)
+async def withhold_form(request: Request, doc_id: str, staff: GuardDep) -> Response:
+    body = await anyio.to_thread.run_sync(lambda: _history(request, doc_id))
+    return _page(
+        request, "documents_withhold", f"设为不予公开：{body.get('title') or doc_id}", staff, d=body
+    )
