@@ -157,9 +157,12 @@ def build_from(
     progress: Progress | None = None,
     source: str = "",
     faq_source: dict[str, object] | None = None,
+    documents_source: dict[str, object] | None = None,
 ) -> BuildReport:
     """``faq_source``: where the FAQ came from when not from ``source`` alone (the curation
-    database: its identity and revision, service/faqs/source.py), recorded in the manifest."""
+    database: its identity and revision, service/faqs/source.py), recorded in the manifest;
+    ``documents_source``: the key of the documents published in the database that were applied
+    over the folder (service/documents/source.py)."""
     started = time.perf_counter()
     with _build_lock(out_dir):
         previous = store.previous_vectors(out_dir)
@@ -201,6 +204,7 @@ def build_from(
         manifest = {
             "source": source,
             "faq_source": faq_source,
+            "documents_source": documents_source,
             "encoder": encoder.identity,
             "tokenizer": {"name": "jieba", "dictionary": dictionary_fingerprint()},
             "counts": {

@@ -455,3 +455,32 @@ def previous_vectors(out_dir: Path) -> Reusable:
             continue
         by_hash.update(zip(rows, matrix, strict=True))
     return Reusable(manifest, by_hash, damaged)
+
+
+def remove_versions_holding(out_dir: Path, doc_id: str) -> list[str]:
+    """Deletes every version folder but the current one whose documents include ``doc_id``
+    (the fall-back versions still holding a document that was just withheld); returns them."""
+    current = current_version(out_dir)
+    removed: list[str] = []
+    for name in version_names(out_dir):
+        if name == current:
+            continue
+        folder = out_dir / VERSIONS / name
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+            held = doc_id in (manifest.get("documents") or {})
+        except (OSError, ValueError):
+            held = True  # unreadable: it may hold it
+        if not held:
+            held = _mentions(folder / "documents.jsonl", doc_id)
+        if held:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+def _mentions(path: Path, doc_id: str) -> bool:
+    try:
+        return any(row.get("meta", {}).get("id") == doc_id for row in _read_jsonl(path))
+    except (OSError, ValueError):
+        return True

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from indexer.encoders import DEFAULT_ENCODER
-from policyqa.curation_commands import add_curation_commands, apply_curation
+from policyqa.curation_commands import add_curation_commands, apply_curation, document_overlay
 from policyqa.faq_commands import add_faq_commands
 from policyqa.state_commands import add_state_commands
 
@@ -40,7 +40,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
     try:
         encoder = make_encoder(args.encoder)
         print(f"正在索引 {knowledge} → {args.out}", file=sys.stderr)
-        kb = load_knowledge(knowledge)
+        overlay, documents_source = (
+            ([], None) if args.files_only else document_overlay(Path(args.out))
+        )
+        kb = load_knowledge(knowledge, overlay=overlay)
         faq_source = None if args.files_only else apply_curation(kb, Path(args.out))
         report = build_from(
             kb,
@@ -49,6 +52,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
             progress=None if args.quiet else ProgressPrinter(),
             source=str(knowledge.resolve()),
             faq_source=faq_source,
+            documents_source=documents_source,
         )
     except (EncoderError, BuildLocked) as exc:
         print(f"错误：{exc}", file=sys.stderr)
@@ -214,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--files-only",
         action="store_true",
-        help="问答只取自知识库目录（不读写问答数据库；默认取数据库中已发布的问答，空库先导入目录）",
+        help="文件和问答只取自知识库目录（不读写数据库；默认在目录之上加入数据库中已发布的文件，"
+        "问答取数据库中已发布的，空库先导入目录）",
     )
     p.set_defaults(func=_cmd_index)
 

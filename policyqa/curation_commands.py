@@ -1,4 +1,5 @@
-"""The curation database on the command line: ``policyqa index`` takes the FAQ from it,
+"""The curation database on the command line: ``policyqa index`` takes the FAQ and the
+published documents (applied over the knowledge folder) from it,
 ``policyqa faq import`` adds FAQ to it (published, as the demo's seed), ``policyqa faq export``
 writes it back out in the knowledge format."""
 
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from indexer.models import FaqEntry, KnowledgeBase
+from indexer.models import Document, FaqEntry, KnowledgeBase
 
 
 def index_database_url(out: Path) -> str:
@@ -18,6 +19,30 @@ def index_database_url(out: Path) -> str:
     from service.config import Settings
 
     return Settings(index_dir=out).effective_database_url()
+
+
+def document_overlay(out: Path) -> tuple[list[Document], dict[str, Any] | None]:
+    """The documents published in the database (service/documents/source.py) and their key,
+    for ``load_knowledge(…, overlay=…)``. A database that cannot be used gives none, with a
+    warning (the folder alone is indexed)."""
+    from service.db.engine import Database
+    from service.db.migrate import ensure_schema
+    from service.documents.source import overlay
+
+    database = Database(index_database_url(out))
+    try:
+        ensure_schema(database)
+        with database.session() as db:
+            return overlay(db)
+    except Exception as exc:
+        print(
+            f"警告：文件数据库不可用（{type(exc).__name__}: {str(exc)[:200]}），"
+            "本次只使用知识库目录中的文件",
+            file=sys.stderr,
+        )
+        return [], None
+    finally:
+        database.dispose()
 
 
 def apply_curation(kb: KnowledgeBase, out: Path) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from service.lifecycle import Engine
 from service.middleware import BodyLimit, ErrorLog, ServedBy
 from service.problems import Unavailable
 from service.routes import state
+from service.routes.staff_documents import DOCUMENT_UPLOAD_PATHS
 from service.routes.staff_faq_files import FAQ_UPLOAD_PATHS
 from service.schemas import AskRequest, AskResponse, ErrorResponse
 
@@ -80,7 +81,10 @@ def create_app(settings: Settings, *, answerer: Answerer | None = None) -> FastA
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
-        uploads={path: settings.faq_upload_max_bytes for path in FAQ_UPLOAD_PATHS},
+        uploads={
+            **{path: settings.faq_upload_max_bytes for path in FAQ_UPLOAD_PATHS},
+            **{path: settings.document_upload_max_bytes for path in DOCUMENT_UPLOAD_PATHS},
+        },
     )
     app.add_middleware(ServedBy)
 

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     knowledge_poll_seconds: float = Field(default=2, ge=0)
     # FAQ files uploaded by editors (.xlsx, .csv, .yaml) larger than this are refused.
     faq_upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Policy documents uploaded by editors (.docx, .pdf, .md, .txt, .html) larger than this are
+    # refused (413).
+    document_upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # Question encodes that may run at once in one process; unset: one per CPU core.
     # `policyqa serve --workers N` sets it to the cores per worker.
     encode_slots: int | None = Field(default=None, ge=1)

@@ -133,20 +133,31 @@ class Engine:
         try:
             self.refresher.check(self.answerer)
         except Exception as exc:  # the database or the build failed: the current version serves
-            problem = f"问答更新未能编入索引：{_short(exc)}"
+            problem = f"知识库更新（问答或文件）未能编入索引：{_short(exc)}"
             if problem != self.refresher.problem:
                 log.error("knowledge refresh failed: %s: %s", type(exc).__name__, _short(exc))
             self.refresher.problem = problem
+
+    def serve_version(self, version: str) -> bool:
+        """Load ``version`` now, in the caller's thread (a withholding waits for it); the reload
+        thread would load it within ``reload_seconds``. False: it could not be loaded."""
+        if self._serving() == version:
+            return True
+        self._reload(version)
+        return self._serving() == version
 
     def _serving(self) -> str | None:
         return self.answerer.index.version if self.answerer is not None else None
 
     def _load(self, version: str | None) -> Answerer:
         loaded = {"encoder": self.answerer.encoder} if self.answerer is not None else {}
+        sessions: SessionStore | None = self.sessions
+        if sessions is None and self.answerer is not None:
+            sessions = self.answerer.sessions  # given ready-made (tests): keep its store
         return self._loader(
             self.settings.index_dir,
             **loaded,
-            sessions=self.sessions,
+            sessions=sessions,
             encoder_model_dir=self.settings.encoder_model_dir,
             encode_slots=self.settings.effective_encode_slots(),
             encoder_threads=1,

@@ -72,7 +72,8 @@ class BodyLimit:
     def _refusal(self, limit: int | None = None) -> dict[str, object]:
         detail = self.detail
         if limit is not None:
-            detail = f"上传的文件过大（上限 {limit // 1024} KB），请分成几个文件上传"
+            size = f"{limit / 1048576:.1f} MB" if limit >= 1048576 else f"{limit // 1024} KB"
+            detail = f"上传的文件过大（上限 {size}），请缩小文件或分成几个文件上传"
         return {"detail": detail, "errors": [{"field": "body", "message": detail}]}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
