@@ -5,7 +5,6 @@ a confirmation step) and the review page (each version's diff and the start of i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,15 +14,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from indexer.models import Disclosure, DocumentMeta, Kind, Status
+from indexer.models import Disclosure, Kind, Status
 from service.documents import uploads, workflow
-from service.documents.rules import LABELS
+from service.documents.rules import LABELS, check_reason
 from service.documents.rules import STATES as DOC_STATES
 from service.faqs.rules import STATES as FAQ_STATES
 from service.problems import Invalid, Problem
 from service.routes.admin_pages import page
 from service.routes.staff_auth import client_of, require
-from service.routes.staff_faq import answerer_of, in_session
+from service.routes.staff_documents import (
+    decide,
+    in_session,
+    served_metas,
+    withhold_document,
+)
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/admin/documents", include_in_schema=False)
@@ -47,12 +51,7 @@ INTERPRETATION = "interp_"  # the form's prefix of the interpretation's fields
 FORM_FIELDS = ("id", *(name for name in LABELS if name != "id"))
 MAX_FIELD = 2000
 MAX_TEXT_START = 800
-
-
-def served_of(request: Request) -> Mapping[str, DocumentMeta]:
-    """The metadata of the documents the current index serves (empty while none is loaded)."""
-    answerer = answerer_of(request)
-    return answerer.metas if answerer is not None else {}
+WITHHOLD_REASON = "不予公开的原因 reason"  # as service/documents/workflow.py names it
 
 
 def _page(request: Request, name: str, title: str, staff: Staff, **context: Any) -> Response:
@@ -79,7 +78,7 @@ def _choices(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _documents(request: Request) -> list[dict[str, Any]]:
-    served = served_of(request)
+    served = served_metas(request)
     rows: list[dict[str, Any]] = in_session(request, lambda db: workflow.list_documents(db, served))
     return rows
 
@@ -90,7 +89,7 @@ def _documents(request: Request) -> list[dict[str, Any]]:
 @router.get("", response_class=HTMLResponse)
 async def document_list(request: Request, staff: CuratorDep, q: str = "") -> Response:
     text = q.strip()[:100]
-    served = served_of(request)
+    served = served_metas(request)
 
     def work(db: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         return (
@@ -170,7 +169,7 @@ def _store(
 ) -> str:
     """The policy (and its interpretation) as drafts, submitted as one review when asked; all or
     nothing: one transaction. Returns the policy's id."""
-    served, client = served_of(request), client_of(request)
+    served, client = served_metas(request), client_of(request)
 
     def work(db: Session) -> str:
         try:
@@ -240,45 +239,53 @@ async def new_form(request: Request, staff: EditorDep) -> Response:
     return await anyio.to_thread.run_sync(lambda: _upload_form(request, staff, values))
 
 
-@router.post("/new")
+@router.post("/upload")  # a path of DOCUMENT_UPLOAD_PATHS: the upload body limit
 async def upload(request: Request, staff: EditorDep) -> Response:
-    form = await request.form()  # read (and bounded) once: the CSRF check already parsed it
+    form = await request.form()  # parsed (bounded) once, by the CSRF check; closed here
     values = _values(form)
-    limit = _upload_limit(request)
     try:
-        policy_file = _file(form, "file")
-        if policy_file is None:
-            raise FieldError("file", "文件 file：请选择要上传的政策文件", Invalid.status)
-        policy = await _read(policy_file, "", limit)
-        interpretation_file = _file(form, INTERPRETATION + "file")
-        interpretation = (
-            await _read(interpretation_file, INTERPRETATION, limit)
-            if interpretation_file is not None
-            else None
-        )
-        if interpretation is None and any(_given(values, INTERPRETATION).values()):
-            raise FieldError(
-                INTERPRETATION + "file",
-                "解读文件：填写了解读的信息，但没有选择解读文件",
-                Invalid.status,
-            )
-        doc_id = await anyio.to_thread.run_sync(
-            lambda: _store(request, staff, values, policy, interpretation)
-        )
+        doc_id = await _accept(request, staff, form, values)
     except FieldError as exc:
         placed = exc
     except Problem as exc:
         placed = FieldError("", exc.message, exc.status)
     else:
         return RedirectResponse(f"/admin/documents/{doc_id}", status_code=303)
+    finally:
+        await form.close()
     return await anyio.to_thread.run_sync(lambda: _upload_form(request, staff, values, placed))
+
+
+async def _accept(request: Request, staff: Staff, form: FormData, values: dict[str, str]) -> str:
+    """The checked files, then the drafts (and their review) in one transaction."""
+    limit = _upload_limit(request)
+    policy_file = _file(form, "file")
+    if policy_file is None:
+        raise FieldError("file", "文件 file：请选择要上传的政策文件", Invalid.status)
+    policy = await _read(policy_file, "", limit)
+    interpretation_file = _file(form, INTERPRETATION + "file")
+    interpretation = (
+        await _read(interpretation_file, INTERPRETATION, limit)
+        if interpretation_file is not None
+        else None
+    )
+    if interpretation is None and any(_given(values, INTERPRETATION).values()):
+        raise FieldError(
+            INTERPRETATION + "file",
+            "解读文件：填写了解读的信息，但没有选择解读文件",
+            Invalid.status,
+        )
+    doc_id: str = await anyio.to_thread.run_sync(
+        lambda: _store(request, staff, values, policy, interpretation)
+    )
+    return doc_id
 
 
 # ---- reviews --------------------------------------------------------------------------------------
 
 
 def _review(request: Request, review_id: int) -> dict[str, Any]:
-    served = served_of(request)
+    served = served_metas(request)
 
     def work(db: Session) -> dict[str, Any]:
         body = workflow.review(db, review_id, served)
@@ -302,15 +309,7 @@ async def review_page(request: Request, review_id: int, staff: CuratorDep) -> Re
 
 @router.post("/reviews/{review_id}/approve")
 async def approve(request: Request, review_id: int, staff: ReviewerDep) -> Response:
-    served, client = served_of(request), client_of(request)
-    await anyio.to_thread.run_sync(
-        lambda: in_session(
-            request,
-            lambda db: workflow.approve(
-                db, review_id=review_id, actor=staff, client=client, served=served
-            ),
-        )
-    )
+    await anyio.to_thread.run_sync(lambda: decide(request, staff, review_id, "approve"))
     return RedirectResponse(f"/admin/documents/reviews/{review_id}", status_code=303)
 
 
@@ -321,21 +320,13 @@ async def send_back(
     staff: ReviewerDep,
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    client = client_of(request)
-    await anyio.to_thread.run_sync(
-        lambda: in_session(
-            request,
-            lambda db: workflow.send_back(
-                db, review_id=review_id, actor=staff, comment=comment, client=client
-            ),
-        )
-    )
+    await anyio.to_thread.run_sync(lambda: decide(request, staff, review_id, "return", comment))
     return RedirectResponse(f"/admin/documents/reviews/{review_id}", status_code=303)
 
 
 @router.post("/versions/{version_id}/submit")
 async def submit(request: Request, version_id: int, staff: EditorDep) -> Response:
-    served, client = served_of(request), client_of(request)
+    served, client = served_metas(request), client_of(request)
 
     def work(db: Session) -> int:
         review = workflow.submit(
@@ -351,7 +342,7 @@ async def submit(request: Request, version_id: int, staff: EditorDep) -> Respons
 
 
 def _history(request: Request, doc_id: str) -> dict[str, Any]:
-    served = served_of(request)
+    served = served_metas(request)
     body: dict[str, Any] = in_session(request, lambda db: workflow.history(db, doc_id, served))
     return body
 
@@ -363,6 +354,7 @@ def _document_page(
     *,
     change: dict[str, str] | None = None,
     error: Problem | None = None,
+    flash: str | None = None,
 ) -> Response:
     body = _history(request, doc_id)
     change_errors = {}
@@ -379,15 +371,24 @@ def _document_page(
         change=change or {"status": "", "superseded_by": body.get("superseded_by") or ""},
         change_errors=change_errors,
         error=error.message if error else None,
+        flash=flash,
     )
     if error is not None:
         response.status_code = error.status
     return response
 
 
+WITHHELD_NOTICE = "已设为不予公开：索引已重建，市民提问不再引用本文件，含其内容的旧索引版本已删除。"
+
+
 @router.get("/{doc_id}", response_class=HTMLResponse)
-async def document_page(request: Request, doc_id: str, staff: CuratorDep) -> Response:
-    return await anyio.to_thread.run_sync(lambda: _document_page(request, staff, doc_id))
+async def document_page(
+    request: Request, doc_id: str, staff: CuratorDep, withheld: str = ""
+) -> Response:
+    flash = WITHHELD_NOTICE if withheld else None
+    return await anyio.to_thread.run_sync(
+        lambda: _document_page(request, staff, doc_id, flash=flash)
+    )
 
 
 @router.post("/{doc_id}/status")
@@ -399,7 +400,7 @@ async def change_status(
     superseded_by: Annotated[str, Form(max_length=200)] = "",
     submit_now: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    served, client = served_of(request), client_of(request)
+    served, client = served_metas(request), client_of(request)
 
     def work(db: Session) -> None:
         v = workflow.change_status(
@@ -432,3 +433,31 @@ async def withhold_form(request: Request, doc_id: str, staff: GuardDep) -> Respo
     return _page(
         request, "documents_withhold", f"设为不予公开：{body.get('title') or doc_id}", staff, d=body
     )
+
+
+@router.post("/{doc_id}/withhold")
+async def withhold(
+    request: Request,
+    doc_id: str,
+    staff: GuardDep,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        check_reason(reason, WITHHOLD_REASON)  # before anything else: the form's own field
+        await anyio.to_thread.run_sync(lambda: withhold_document(request, staff, doc_id, reason))
+    except Invalid as exc:
+        refused = exc
+    else:
+        return RedirectResponse(f"/admin/documents/{doc_id}?withheld=1", status_code=303)
+    body = await anyio.to_thread.run_sync(lambda: _history(request, doc_id))
+    response = _page(
+        request,
+        "documents_withhold",
+        f"设为不予公开：{body.get('title') or doc_id}",
+        staff,
+        d=body,
+        reason=reason,
+        reason_error=refused.message,
+    )
+    response.status_code = refused.status
+    return response
