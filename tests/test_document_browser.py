@@ -161,6 +161,7 @@ def test_upload_review_answer_and_repeal_with_dependents(server: str, tmp_path: 
         page.get_by_label("搜索（标题或发文字号）").fill(POLICY_NO)
         page.get_by_role("button", name="查找").click()
         page.get_by_role("link", name=POLICY_TITLE, exact=True).click()
+        expect(page.get_by_text("上传（数据库） · 对外提供")).to_be_visible()
         affected = page.get_by_role("list", name="受影响的内容")
         expect(affected).to_contain_text(f"问答 {FAQ_ID}")
         expect(affected).to_contain_text(f"解读 {INTERPRETATION_TITLE}")
