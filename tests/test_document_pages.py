@@ -69,8 +69,22 @@ def counts(client: TestClient) -> tuple[int, int, int]:
         )
 
 
+# What a browser sends for the untouched parts of the upload form: every select has a value.
+UNTOUCHED = {
+    "status": "现行有效",
+    "kind": "policy",
+    "interprets": "",
+    "superseded_by": "",
+    "interp_status": "现行有效",
+    "interp_disclosure": "",
+    "interp_title": "",
+    "interp_id": "",
+}
+
+
 def form(csrf: dict[str, str], **fields: str) -> dict[str, str]:
     base = {
+        **UNTOUCHED,
         "csrf_token": csrf["X-CSRF-Token"],
         "id": "cg-maichang-2026",
         "title": "泰州市财政局关于政府采购电子卖场供应商入驻的通知",
@@ -192,6 +206,7 @@ def test_policy_and_interpretation_in_one_review_approved_by_another(client: Tes
 
 
 def upload_policy(editor: TestClient, csrf: dict[str, str], **fields: Any) -> None:
+    """The upload form with the policy alone, as a browser posts it."""
     made = editor.post(
         "/admin/documents/upload",
         data=form(csrf, **fields),
@@ -255,3 +270,57 @@ def test_status_change_shows_dependents_and_withholding_needs_a_reason(
     )
     assert refused.status_code == 503 and "索引尚未加载" in refused.text
     assert counts(client)[1] == before[1] + 1
+
+
+def review_link(client: TestClient) -> str:
+    found = re.search(r'href="(/admin/documents/reviews/\d+)"', client.get("/admin/documents").text)
+    assert found, "no open review listed"
+    return found.group(1)
+
+
+def test_returned_review_is_changed_and_submitted_again(client: TestClient) -> None:
+    editor, csrf = sign_in(client, "editor1")
+    token = {"csrf_token": csrf["X-CSRF-Token"]}
+    upload_policy(editor, csrf, doc_no="泰财购〔2026〕99号")
+    reviewer, rcsrf = sign_in(client, "reviewer1")
+    review = review_link(reviewer)
+    no_comment = reviewer.post(f"{review}/return", data={"csrf_token": rcsrf["X-CSRF-Token"]})
+    assert no_comment.status_code == 422 and "退回意见 comment：须写明原因" in no_comment.text
+    returned = reviewer.post(
+        f"{review}/return",
+        data={"csrf_token": rcsrf["X-CSRF-Token"], "comment": "发文字号有误，应为9号"},
+        follow_redirects=False,
+    )
+    assert returned.status_code == 303
+    shown = editor.get(review).text
+    assert "审核意见：发文字号有误，应为9号" in shown and "重新提交审核" in shown
+
+    edit = editor.get("/admin/documents/cg-maichang-2026/edit").text
+    assert 'value="泰财购〔2026〕99号"' in edit  # pre-filled from the returned draft
+    assert 'name="replace_id" value="cg-maichang-2026"' in edit
+    before = counts(client)
+    changed = {**form(csrf), "replace_id": "cg-maichang-2026", "doc_no": "泰财购〔2026〕9号"}
+    bad = editor.post("/admin/documents/upload", data={**changed, "issued_on": "2026-13-01"})
+    assert bad.status_code == 422
+    assert "不是日期" in field_error(bad.text, "issued_on")
+    assert 'value="2026-13-01"' in bad.text and "<h1>修改文件：" in bad.text
+    fake = editor.post(
+        "/admin/documents/upload",
+        data=changed,
+        files={"file": ("新版.docx", b"not a zip", "application/octet-stream")},
+    )
+    assert fake.status_code == 415 and "Word" in field_error(fake.text, "file")
+    assert counts(client) == before  # nothing stored
+    saved = editor.post(
+        "/admin/documents/upload", data={**changed, "submit_now": ""}, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/admin/documents/cg-maichang-2026"
+    again = editor.post(f"{review}/resubmit", data=token, follow_redirects=False)
+    assert again.status_code == 303
+    new_review = again.headers["location"]
+    assert new_review != review
+    diff = reviewer.get(new_review).text
+    assert "（待审核）" in diff and "泰财购〔2026〕9号" in diff and "第 2 版" in diff
+    twice = editor.post(f"{review}/resubmit", data=token)
+    assert twice.status_code == 409 and "没有待提交的草稿" in twice.text

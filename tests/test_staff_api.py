@@ -86,9 +86,11 @@ ALLOWED = {
     ("GET", "/admin/documents/reviews/{review_id}"): {"editor", "reviewer", "admin"},
     ("POST", "/admin/documents/reviews/{review_id}/approve"): {"reviewer"},
     ("POST", "/admin/documents/reviews/{review_id}/return"): {"reviewer"},
+    ("POST", "/admin/documents/reviews/{review_id}/resubmit"): {"editor"},
     ("POST", "/admin/documents/versions/{version_id}/submit"): {"editor"},
     ("GET", "/admin/documents/{doc_id}"): {"editor", "reviewer", "admin"},
     ("POST", "/admin/documents/{doc_id}/status"): {"editor"},
+    ("GET", "/admin/documents/{doc_id}/edit"): {"editor"},
     ("GET", "/admin/documents/{doc_id}/withhold"): {"editor", "reviewer"},
     ("POST", "/admin/documents/{doc_id}/withhold"): {"editor", "reviewer"},
 }

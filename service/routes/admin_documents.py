@@ -5,23 +5,35 @@ a confirmation step) and the review page (each version's diff and the start of i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from indexer.models import Disclosure, Kind, Status
 from service.documents import uploads, workflow
-from service.documents.rules import LABELS, check_reason
 from service.documents.rules import STATES as DOC_STATES
+from service.documents.rules import check_reason
 from service.documents.source import DB_PATH
 from service.faqs.rules import STATES as FAQ_STATES
-from service.problems import Invalid, Problem
+from service.problems import Conflict, Invalid, Problem
 from service.routes.admin_pages import page
+from service.routes.document_forms import (
+    FIELDS,
+    INTERPRETATION,
+    FieldError,
+    chosen_file,
+    field_of,
+    form_values,
+    given,
+    interpretation_typed,
+    placed,
+    read_file,
+)
 from service.routes.staff_auth import client_of, require
 from service.routes.staff_documents import (
     decide,
@@ -48,9 +60,6 @@ STATUSES = [(s.value, s.value) for s in Status]
 STATUS_CHANGES = [(Status.REPEALED.value, "已废止"), (Status.EXPIRED.value, "已失效")] + [
     (s.value, s.value) for s in (Status.AMENDED, Status.CURRENT)
 ]
-INTERPRETATION = "interp_"  # the form's prefix of the interpretation's fields
-FORM_FIELDS = ("id", *(name for name in LABELS if name != "id"))
-MAX_FIELD = 2000
 MAX_TEXT_START = 800
 WITHHOLD_REASON = "不予公开的原因 reason"  # as service/documents/workflow.py names it
 
@@ -124,62 +133,6 @@ async def document_list(request: Request, staff: CuratorDep, q: str = "") -> Res
 # ---- upload ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class FieldError(Exception):
-    """A refusal placed next to the form field it names."""
-
-    field: str
-    message: str
-    status: int
-
-
-def _field_of(message: str, prefix: str) -> str:
-    """The form field a refusal names ("公开属性 disclosure：…" → disclosure)."""
-    for name, label in LABELS.items():
-        if message.startswith((f"{label} {name}", f"{label}{name}")):
-            return prefix + name
-    return prefix + "file" if message.startswith("文件") else ""
-
-
-def _placed(exc: Problem, prefix: str) -> FieldError:
-    return FieldError(_field_of(exc.message, prefix), exc.message, exc.status)
-
-
-def _values(form: FormData) -> dict[str, str]:
-    """What was typed, to be shown again (files are not kept by browsers)."""
-    out: dict[str, str] = {}
-    for prefix in ("", INTERPRETATION):
-        for name in FORM_FIELDS:
-            value = form.get(prefix + name)
-            out[prefix + name] = value[:MAX_FIELD] if isinstance(value, str) else ""
-    submit_now = form.get("submit_now")
-    out["submit_now"] = "on" if submit_now == "on" else ""
-    return out
-
-
-def _given(values: dict[str, str], prefix: str) -> dict[str, str]:
-    return {name: values[prefix + name] for name in FORM_FIELDS if name != "id"}
-
-
-def _file(form: FormData, name: str) -> UploadFile | None:
-    value = form.get(name)
-    if isinstance(value, UploadFile) and (value.filename or value.size):
-        return value
-    return None
-
-
-async def _read(
-    upload: UploadFile, prefix: str, max_bytes: int
-) -> uploads.DocFile:  # bounded: the body limit of this path (service/app.py)
-    data = await upload.read()
-    try:
-        return await anyio.to_thread.run_sync(
-            lambda: uploads.read_upload(upload.filename or "", data, max_bytes=max_bytes)
-        )
-    except Problem as exc:
-        raise FieldError(prefix + "file", exc.message, exc.status) from None
-
-
 def _store(
     request: Request,
     staff: Staff,
@@ -196,30 +149,30 @@ def _store(
             made = workflow.create(
                 db,
                 doc_id=values["id"].strip() or None,
-                values=_given(values, ""),
+                values=given(values),
                 file=policy,
                 actor=staff,
                 client=client,
                 served=served,
             )
         except Problem as exc:
-            raise _placed(exc, "") from None
+            raise placed(exc) from None
         versions = [made.id]
         if interpretation is not None:
-            given = {**_given(values, INTERPRETATION), "interprets": made.doc_id}
-            given["kind"] = Kind.INTERPRETATION.value
+            fields = {**given(values, INTERPRETATION), "interprets": made.doc_id}
+            fields["kind"] = Kind.INTERPRETATION.value
             try:
                 second = workflow.create(
                     db,
                     doc_id=values[INTERPRETATION + "id"].strip() or None,
-                    values=given,
+                    values=fields,
                     file=interpretation,
                     actor=staff,
                     client=client,
                     served=served,
                 )
             except Problem as exc:
-                raise _placed(exc, INTERPRETATION) from None
+                raise placed(exc, INTERPRETATION) from None
             versions.append(second.id)
         if values["submit_now"] == "on":
             workflow.submit(db, version_ids=versions, actor=staff, client=client, served=served)
@@ -261,35 +214,47 @@ async def new_form(request: Request, staff: EditorDep) -> Response:
 
 @router.post("/upload")  # a path of DOCUMENT_UPLOAD_PATHS: the upload body limit
 async def upload(request: Request, staff: EditorDep) -> Response:
+    """A new document (the upload form) or, with ``replace_id``, a change of one (the edit
+    form: the metadata, and a new file when one is chosen)."""
     form = await request.form()  # parsed (bounded) once, by the CSRF check; closed here
-    values = _values(form)
+    values = form_values(form)
+    changing = values["replace_id"].strip()
     try:
-        doc_id = await _accept(request, staff, form, values)
+        if changing:
+            doc_id = await _accept_change(request, staff, form, values, changing)
+        else:
+            doc_id = await _accept_new(request, staff, form, values)
     except FieldError as exc:
-        placed = exc
+        refused = exc
     except Problem as exc:
-        placed = FieldError("", exc.message, exc.status)
+        refused = placed(exc)
     else:
-        return RedirectResponse(f"/admin/documents/{doc_id}", status_code=303)
+        return RedirectResponse(f"/admin/documents/{quote(doc_id)}", status_code=303)
     finally:
         await form.close()
-    return await anyio.to_thread.run_sync(lambda: _upload_form(request, staff, values, placed))
+    if changing:
+        return await anyio.to_thread.run_sync(
+            lambda: _edit_form(request, staff, changing, values, refused)
+        )
+    return await anyio.to_thread.run_sync(lambda: _upload_form(request, staff, values, refused))
 
 
-async def _accept(request: Request, staff: Staff, form: FormData, values: dict[str, str]) -> str:
+async def _accept_new(
+    request: Request, staff: Staff, form: FormData, values: dict[str, str]
+) -> str:
     """The checked files, then the drafts (and their review) in one transaction."""
     limit = _upload_limit(request)
-    policy_file = _file(form, "file")
+    policy_file = chosen_file(form, "file")
     if policy_file is None:
         raise FieldError("file", "文件 file：请选择要上传的政策文件", Invalid.status)
-    policy = await _read(policy_file, "", limit)
-    interpretation_file = _file(form, INTERPRETATION + "file")
+    policy = await read_file(policy_file, "file", limit)
+    interpretation_file = chosen_file(form, INTERPRETATION + "file")
     interpretation = (
-        await _read(interpretation_file, INTERPRETATION, limit)
+        await read_file(interpretation_file, INTERPRETATION + "file", limit)
         if interpretation_file is not None
         else None
     )
-    if interpretation is None and any(_given(values, INTERPRETATION).values()):
+    if interpretation is None and interpretation_typed(values):
         raise FieldError(
             INTERPRETATION + "file",
             "解读文件：填写了解读的信息，但没有选择解读文件",
@@ -299,6 +264,64 @@ async def _accept(request: Request, staff: Staff, form: FormData, values: dict[s
         lambda: _store(request, staff, values, policy, interpretation)
     )
     return doc_id
+
+
+async def _accept_change(
+    request: Request, staff: Staff, form: FormData, values: dict[str, str], doc_id: str
+) -> str:
+    """A new draft of ``doc_id`` (submitted when asked), with the new file if one is chosen."""
+    chosen = chosen_file(form, "file")
+    file = await read_file(chosen, "file", _upload_limit(request)) if chosen else None
+    served, client = served_metas(request), client_of(request)
+
+    def work(db: Session) -> None:
+        try:
+            v = workflow.change(
+                db,
+                doc_id=doc_id,
+                values=given(values),
+                file=file,
+                actor=staff,
+                client=client,
+                served=served,
+            )
+        except Problem as exc:
+            raise placed(exc) from None
+        if values["submit_now"] == "on":
+            workflow.submit(db, version_ids=[v.id], actor=staff, client=client, served=served)
+
+    await anyio.to_thread.run_sync(lambda: in_session(request, work))
+    return doc_id
+
+
+def _edit_form(
+    request: Request,
+    staff: Staff,
+    doc_id: str,
+    values: dict[str, str] | None = None,
+    error: FieldError | None = None,
+) -> Response:
+    body = _history(request, doc_id)
+    if values is None:  # pre-filled: the open draft, else the metadata in force
+        pending = body["pending"]
+        shown = pending if pending and pending["state"] in ("draft", "returned") else body
+        values = {name: shown.get(name) or "" for name in FIELDS}
+        values.update(id=doc_id, replace_id=doc_id, submit_now="on")
+    response = _page(
+        request,
+        "documents_edit",
+        f"修改文件：{body.get('title') or doc_id}",
+        staff,
+        d=body,
+        values=values,
+        errors={error.field: error.message} if error and error.field else {},
+        error=error.message if error else None,
+        documents=[c for c in _choices(_documents(request)) if c[0] != doc_id],
+        max_mb=f"{_upload_limit(request) / 1048576:g}",
+    )
+    if error:
+        response.status_code = error.status
+    return response
 
 
 # ---- reviews --------------------------------------------------------------------------------------
@@ -344,6 +367,29 @@ async def send_back(
     return RedirectResponse(f"/admin/documents/reviews/{review_id}", status_code=303)
 
 
+@router.post("/reviews/{review_id}/resubmit")
+async def resubmit(request: Request, review_id: int, staff: EditorDep) -> Response:
+    """The documents of a returned review submitted again as one review: each one's open draft
+    (the returned version, or the draft that changed it since)."""
+    served, client = served_metas(request), client_of(request)
+
+    def work(db: Session) -> int:
+        returned = workflow.review(db, review_id, served)
+        if returned["state"] != "returned":
+            raise Conflict(f"审核单 {review_id} 的状态是{returned['state_name']}，不能重新提交")
+        drafts = [
+            workflow.open_version(db, item["version"]["doc_id"]) for item in returned["items"]
+        ]
+        ids = [v.id for v in drafts if v is not None and v.state in ("draft", "returned")]
+        if not ids:
+            raise Conflict(f"审核单 {review_id} 中的文件没有待提交的草稿（可能已重新提交）")
+        review = workflow.submit(db, version_ids=ids, actor=staff, client=client, served=served)
+        return review.id
+
+    new_id = await anyio.to_thread.run_sync(lambda: in_session(request, work))
+    return RedirectResponse(f"/admin/documents/reviews/{new_id}", status_code=303)
+
+
 @router.post("/versions/{version_id}/submit")
 async def submit(request: Request, version_id: int, staff: EditorDep) -> Response:
     served, client = served_metas(request), client_of(request)
@@ -379,7 +425,7 @@ def _document_page(
     body = _history(request, doc_id)
     change_errors = {}
     if error is not None:
-        field = _field_of(error.message, "")
+        field = field_of(error.message)
         change_errors[field if field in ("status", "superseded_by") else "status"] = error.message
     response = _page(
         request,
@@ -445,6 +491,11 @@ async def change_status(
     return await anyio.to_thread.run_sync(
         lambda: _document_page(request, staff, doc_id, change=change, error=refused)
     )
+
+
+@router.get("/{doc_id}/edit", response_class=HTMLResponse)
+async def edit_form(request: Request, doc_id: str, staff: EditorDep) -> Response:
+    return await anyio.to_thread.run_sync(lambda: _edit_form(request, staff, doc_id))
 
 
 @router.get("/{doc_id}/withhold", response_class=HTMLResponse)
