@@ -209,16 +209,13 @@ def document_out(db: Session, doc_id: str, served: Served) -> dict[str, Any]:
     published = published_version(db, doc_id)
     pending = open_version(db, doc_id)
     shown = current or (fields_of(pending) if pending else None)
+    latest = published or pending
+    holder = text_version(db, latest) if latest is not None else None
     return {
         "id": doc_id,
         **(shown.as_form() if shown else {}),
-        "origin": "database"
-        if published is not None and meta is None
-        else (
-            "folder"
-            if meta is not None and published is None
-            else ("folder+database" if meta is not None else "database")
-        ),
+        # Where its text comes from: an uploaded file, or the knowledge folder's.
+        "text_from": "database" if holder is not None else "folder",
         "served": meta is not None,
         "published": version_out(published) if published else None,
         "pending": version_out(pending) if pending else None,
