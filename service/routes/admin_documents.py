@@ -18,7 +18,6 @@ from indexer.models import Disclosure, Kind, Status
 from service.documents import uploads, workflow
 from service.documents.rules import STATES as DOC_STATES
 from service.documents.rules import check_reason
-from service.documents.source import DB_PATH
 from service.faqs.rules import STATES as FAQ_STATES
 from service.problems import Conflict, Invalid, Problem
 from service.routes.admin_pages import page
@@ -49,11 +48,7 @@ ReviewerDep = Annotated[Staff, Depends(require("reviewer"))]
 CuratorDep = Annotated[Staff, Depends(require("editor", "reviewer", "admin"))]
 GuardDep = Annotated[Staff, Depends(require("editor", "reviewer"))]  # may withhold
 
-ORIGINS = {
-    "folder": "知识库文件夹",
-    "database": "上传（数据库）",
-    "folder+database": "知识库文件夹，已在系统中修改",
-}
+ORIGINS = {"folder": "知识库文件夹", "database": "上传（数据库）"}  # where the text comes from
 KINDS = {Kind.POLICY.value: "政策文件", Kind.INTERPRETATION.value: "政策解读"}
 DISCLOSURES = [(d.value, d.value) for d in Disclosure]
 STATUSES = [(s.value, s.value) for s in Status]
@@ -62,24 +57,6 @@ STATUS_CHANGES = [(Status.REPEALED.value, "已废止"), (Status.EXPIRED.value, "
 ]
 MAX_TEXT_START = 800
 WITHHOLD_REASON = "不予公开的原因 reason"  # as service/documents/workflow.py names it
-
-
-def _served_from_database(request: Request) -> set[str]:
-    """The served documents whose text comes from the database (path ``数据库:<id>``)."""
-    answerer = request.app.state.engine.answerer
-    if answerer is None:
-        return set()
-    prefix = f"{DB_PATH}:"
-    return {i for i, record in answerer.index.documents.items() if record.path.startswith(prefix)}
-
-
-def _with_origin(rows: list[dict[str, Any]], from_database: set[str]) -> list[dict[str, Any]]:
-    """An uploaded document stays "uploaded" once served (the workflow sees only that it is
-    served, as a folder document is)."""
-    for row in rows:
-        if row["id"] in from_database:
-            row["origin"] = "database"
-    return rows
 
 
 def _page(request: Request, name: str, title: str, staff: Staff, **context: Any) -> Response:
@@ -126,7 +103,6 @@ async def document_list(request: Request, staff: CuratorDep, q: str = "") -> Res
         )
 
     items, reviews = await anyio.to_thread.run_sync(lambda: in_session(request, work))
-    items = _with_origin(items, _served_from_database(request))
     return _page(request, "documents_list", "文件管理", staff, items=items, reviews=reviews, q=text)
 
 
@@ -410,7 +386,7 @@ async def submit(request: Request, version_id: int, staff: EditorDep) -> Respons
 def _history(request: Request, doc_id: str) -> dict[str, Any]:
     served = served_metas(request)
     body: dict[str, Any] = in_session(request, lambda db: workflow.history(db, doc_id, served))
-    return _with_origin([body], _served_from_database(request))[0]
+    return body
 
 
 def _document_page(
