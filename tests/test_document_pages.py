@@ -155,6 +155,7 @@ def test_a_file_that_is_not_what_its_extension_says_is_refused(client: TestClien
 
 def test_policy_and_interpretation_in_one_review_approved_by_another(client: TestClient) -> None:
     editor, csrf = sign_in(client, "editor1")
+    policy_docx = docx_bytes(*POLICY_MD.splitlines())
     made = editor.post(
         "/admin/documents/upload",
         data=form(
@@ -164,7 +165,7 @@ def test_policy_and_interpretation_in_one_review_approved_by_another(client: Tes
             interp_disclosure="主动公开",
         ),
         files={
-            "file": ("通知.docx", docx_bytes(*POLICY_MD.splitlines()), "application/msword"),
+            "file": ("通知.docx", policy_docx, "application/msword"),
             "interp_file": ("解读.md", INTERPRETATION_MD.encode(), "text/markdown"),
         },
         follow_redirects=False,
@@ -198,6 +199,11 @@ def test_policy_and_interpretation_in_one_review_approved_by_another(client: Tes
     assert "（已发布）" in after and "审核人：reviewer1" in after
     page = reviewer.get("/admin/documents/cg-maichang-2026").text
     assert "已发布第 1 版" in page
+    download = re.search(
+        r'<a href="(/api/v1/staff/documents/versions/\d+/file)">通知.docx</a>', page
+    )
+    assert download, "no download link of the uploaded file"
+    assert reviewer.get(download.group(1)).content == policy_docx
     database = client.app.state.database  # type: ignore[attr-defined]
     with database.session() as db:
         actions = [e["action"] for e in audit.entries(db, limit=20)]
