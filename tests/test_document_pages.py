@@ -1,4 +1,4 @@
-"""The document pages through their form posts (TestClient, SQLite): the upload form refuses a
+"""The document pages through their form posts (TestClient, SQLite and PostgreSQL): the upload form refuses a
 missing disclosure and a file that is not what its extension says with the Chinese message next
 to the field, keeps what was typed and stores nothing; a policy and its interpretation uploaded
 in one form become one review, which another person approves from the review page; the status
@@ -50,8 +50,8 @@ def docx_bytes(*paragraphs: str) -> bytes:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    url = database_url  # a fresh SQLite file, then a fresh PostgreSQL database
     upgrade(get_database(url))
     make_user(url, "editor1", "editor")
     make_user(url, "reviewer1", "reviewer")
