@@ -3,7 +3,8 @@ serve``: an editor uploads a policy (.docx) and its interpretation (.md) in one 
 without the disclosure attribute, which is refused next to the field — so both go into one
 review; a reviewer sees the diff and approves; the public API then answers from the new policy
 with its 发文字号. The editor writes an FAQ draft citing the policy, then marks the policy 已废止
-and sees the dependent FAQ and interpretation listed before saving. Screenshots: tests/artifacts/."""
+and sees the dependent FAQ and interpretation listed before saving; finally withholds it (不予公开,
+a reason required) and the public API at once no longer cites it. Screenshots: tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -171,8 +172,20 @@ def test_upload_review_answer_and_repeal_with_dependents(server: str, tmp_path: 
         expect(page.get_by_text("待处理：第 2 版（待审核）")).to_be_visible()
         expect(page.get_by_role("list", name="依赖本文件的内容")).to_contain_text(FAQ_ID)
         page.screenshot(path=str(ARTIFACTS / "document-page.png"), full_page=True)
+
+        page.get_by_role("link", name="设为不予公开…").click()
+        expect(page.get_by_role("list", name="引用本文件的内容")).to_contain_text(FAQ_ID)
+        page.get_by_role("button", name="确认设为不予公开").click()  # no reason yet
+        expect(page.locator("#reason-error")).to_contain_text("须写明原因")
+        page.get_by_label("理由（必填）").fill("经保密审查，含有不宜公开的内部工作安排")
+        page.screenshot(path=str(ARTIFACTS / "document-withhold.png"), full_page=True)
+        page.get_by_role("button", name="确认设为不予公开").click()
+        expect(page.get_by_role("status")).to_contain_text("已设为不予公开")
+        withheld_answer = ask(server)  # at once: the request returned after the rebuild
         browser.close()
 
+    assert not cites_policy(withheld_answer)
+    assert POLICY_ARTICLE not in withheld_answer["answer"]
     print(f"published policy answered {served_after:.1f} s after approval")
-    for name in ("upload-error", "upload", "list", "review", "status", "page"):
+    for name in ("upload-error", "upload", "list", "review", "status", "page", "withhold"):
         assert (ARTIFACTS / f"document-{name}.png").stat().st_size > 5000
