@@ -330,3 +330,30 @@ def test_returned_review_is_changed_and_submitted_again(client: TestClient) -> N
     assert "（待审核）" in diff and "泰财购〔2026〕9号" in diff and "第 2 版" in diff
     twice = editor.post(f"{review}/resubmit", data=token)
     assert twice.status_code == 409 and "没有待提交的草稿" in twice.text
+
+
+def test_an_oversized_upload_is_refused_and_nothing_stored(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'limit.sqlite'}"
+    upgrade(get_database(url))
+    make_user(url, "editor1", "editor")
+    settings = Settings(
+        index_dir=tmp_path / "no-index", database_url=url, document_upload_max_bytes=8192
+    )
+    with TestClient(create_app(settings), base_url="https://testserver") as app_client:
+        editor, csrf = sign_in(app_client, "editor1")
+        big = POLICY_MD.encode() + "第三条 补充说明。\n".encode() * 600  # ≈ 16 KB
+        refused = editor.post(
+            "/admin/documents/upload",
+            data=form(csrf),
+            files={"file": ("通知.md", big, "text/markdown")},
+        )
+        assert refused.status_code == 413  # read (the request is within limit + 64 KB)
+        assert "超过上限 8.0 KB" in field_error(refused.text, "file")
+        huge = big * 6  # ≈ 100 KB: the request itself is over the limit, refused unread
+        unread = editor.post(
+            "/admin/documents/upload",
+            data=form(csrf),
+            files={"file": ("通知.md", huge, "text/markdown")},
+        )
+        assert unread.status_code == 413 and "上传的文件过大" in unread.json()["detail"]
+        assert counts(app_client) == (0, 0, 0)
