@@ -92,6 +92,20 @@ ALLOWED = {
     ("GET", "/admin/faq/{faq_id}/edit"): {"editor"},
     ("POST", "/admin/faq/{faq_id}/edit"): {"editor"},
     ("POST", "/admin/faq/{faq_id}/retire"): {"editor", "reviewer"},
+    # the document pages (service/routes/admin_documents.py)
+    ("GET", "/admin/documents"): {"editor", "reviewer", "admin"},
+    ("GET", "/admin/documents/new"): {"editor"},
+    ("POST", "/admin/documents/upload"): {"editor"},
+    ("GET", "/admin/documents/reviews/{review_id}"): {"editor", "reviewer", "admin"},
+    ("POST", "/admin/documents/reviews/{review_id}/approve"): {"reviewer"},
+    ("POST", "/admin/documents/reviews/{review_id}/return"): {"reviewer"},
+    ("POST", "/admin/documents/reviews/{review_id}/resubmit"): {"editor"},
+    ("POST", "/admin/documents/versions/{version_id}/submit"): {"editor"},
+    ("GET", "/admin/documents/{doc_id}"): {"editor", "reviewer", "admin"},
+    ("POST", "/admin/documents/{doc_id}/status"): {"editor"},
+    ("GET", "/admin/documents/{doc_id}/edit"): {"editor"},
+    ("GET", "/admin/documents/{doc_id}/withhold"): {"editor", "reviewer"},
+    ("POST", "/admin/documents/{doc_id}/withhold"): {"editor", "reviewer"},
 }
 PUBLIC = {("POST", "/api/v1/staff/session"), ("GET", "/admin/login"), ("POST", "/admin/login")}
 ROLES = ("admin", "editor", "reviewer", "agent")

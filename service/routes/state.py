@@ -21,6 +21,7 @@ from service.events import Notifier
 from service.office_hours import OfficeHours
 from service.problems import Problem
 from service.routes import (
+    admin_documents,
     admin_faq,
     admin_pages,
     analytics_pages,
@@ -88,6 +89,7 @@ def install(app: FastAPI, settings: Settings, answerer: Callable[[], Answerer]) 
         staff_documents,
         admin_pages,
         admin_faq,
+        admin_documents,
     ):
         # Refused input is answered in the ErrorResponse shape (service/errors.py): say so in the
         # schema too, instead of the framework's default 422 body.
