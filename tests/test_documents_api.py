@@ -400,3 +400,21 @@ def test_roles_and_duplicates(app: tuple[TestClient, Path], database_url: str) -
     no_csrf = editor.post(f"{DOCS}/reviews", json={"version_ids": [1]})
     assert no_csrf.status_code in (401, 403)
     assert client.get(DOCS).status_code == 401
+
+
+def test_dependents_before_the_database_holds_any_faq(
+    app: tuple[TestClient, Path], database_url: str, answerer: Answerer
+) -> None:
+    """A database that never saw `policyqa index` holds no FAQ: a document's page still lists
+    the pairs the index serves on it, and reading it stores nothing."""
+    client, _index = app
+    doc_id, faq_id, question = _faq_citing(answerer)
+    editor, _ = sign_in(client, "editor1")
+    page = editor.get(f"{DOCS}/{doc_id}")
+    assert page.status_code == 200, page.text
+    listed = {f["faq_id"]: f for f in page.json()["dependents"]["faqs"]}
+    assert faq_id in listed and listed[faq_id]["question"] == question
+    citing = {e.id for e in answerer.index.faqs.values() if doc_id in {s.doc_id for s in e.sources}}
+    assert set(listed) == citing
+    with get_database(database_url).session() as db:
+        assert db.scalar(select(func.count()).select_from(FaqItem)) == 0

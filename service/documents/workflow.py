@@ -19,13 +19,13 @@ transaction."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from indexer.models import Disclosure, DocumentMeta
+from indexer.models import Disclosure, DocumentMeta, FaqEntry
 from service.db.models import DocItem, DocReview, DocVersion, FaqVersion, iso, utcnow
 from service.documents.rules import (
     FIELDS,
@@ -50,6 +50,15 @@ OPEN = ("draft", "in_review", "returned")
 # The FAQ versions that depend on a document: the served ones and every open one.
 FAQ_OPEN = (*faq_workflow.OPEN, "published")
 Served = Mapping[str, DocumentMeta]
+
+
+class ServedIndex(dict[str, DocumentMeta]):
+    """The loaded index's document metadata by id, with the FAQ pairs it serves: a database that
+    holds no FAQ yet (never seeded) has them only there, and a document's dependents list them."""
+
+    def __init__(self, metas: Mapping[str, DocumentMeta], faqs: Sequence[FaqEntry] = ()) -> None:
+        super().__init__(metas)
+        self.faqs = tuple(faqs)
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -153,6 +162,17 @@ def dependents(db: Session, doc_id: str, served: Served) -> dict[str, Any]:
                 "question": fv.question,
                 "articles": [a for a in articles if a],
             }
+    if faq_workflow.revision(db) is None and isinstance(served, ServedIndex):
+        for entry in served.faqs:  # not seeded yet: the pairs the index serves
+            articles = [s.article for s in entry.sources if s.doc_id == doc_id]
+            if any(s.doc_id == doc_id for s in entry.sources):
+                faqs[entry.id] = {
+                    "faq_id": entry.id,
+                    "version_id": None,
+                    "state": "published",
+                    "question": entry.question,
+                    "articles": [a for a in articles if a],
+                }
     metas = _all_metadata(db, served)
     interpretations = [
         entry for entry in metas if entry["interprets"] == doc_id and entry["doc_id"] != doc_id

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from indexer.models import DocumentMeta, FaqEntry
+from indexer.models import FaqEntry
 from service.document_schemas import (
     CommentRequest,
     DocumentChange,
@@ -58,10 +58,12 @@ _upload_errors: dict[int | str, dict[str, Any]] = {
 # ---- shared with the staff pages ----------------------------------------------------------------
 
 
-def served_metas(request: Request) -> dict[str, DocumentMeta]:
-    """The metadata of the documents the loaded index serves (the folder's documents)."""
+def served_metas(request: Request) -> workflow.ServedIndex:
+    """The metadata of the documents the loaded index serves, with its FAQ pairs."""
     answerer = request.app.state.engine.answerer
-    return dict(answerer.metas) if answerer is not None else {}
+    if answerer is None:
+        return workflow.ServedIndex({})
+    return workflow.ServedIndex(answerer.metas, list(answerer.index.faqs.values()))
 
 
 def served_faqs(request: Request) -> list[FaqEntry]:
