@@ -9,7 +9,6 @@ a reason required) and the public API at once no longer cites it. Screenshots: t
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.conftest import run_cli
+from tests.curation_served import curation_server
+from tests.curation_served import sign_in as sign_in_staff
 from tests.document_files import (
     INTERPRETATION_ID,
     POLICY_ARTICLE,
@@ -31,10 +31,7 @@ from tests.document_files import (
     policy_docx,
 )
 from tests.test_admin_browser import ARTIFACTS, CHROMIUM
-from tests.test_desk_processes import create_users
-from tests.test_service_cli import serving
 
-PASSWORD = "浏览器测试用的密码-9"
 INTERPRETATION_TITLE = "《关于做好新能源汽车购置补贴资金申领工作的通知》政策解读"
 FAQ_ID = "xny-butie-qixian"
 PUBLISHED_WITHIN_SECONDS = 300  # the full incremental build on the shared 2-core machine
@@ -42,23 +39,13 @@ PUBLISHED_WITHIN_SECONDS = 300  # the full incremental build on the shared 2-cor
 
 @pytest.fixture
 def server(sample_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
-    index = tmp_path / "index"
-    shutil.copytree(sample_index, index)  # publication writes new versions into it
-    assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
-    create_users(url, [("编辑小张", "editor"), ("审核员小王", "reviewer")], PASSWORD)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("POLICYQA_COOKIE_SECURE", "false")  # plain http on loopback
-    with serving(index, tmp_path / "serve.log") as base:
+    with curation_server(sample_index, tmp_path, monkeypatch) as base:
         yield base
 
 
 def sign_in(page: Page, base: str, name: str) -> None:
-    page.goto(f"{base}/admin/login")
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="问答维护")).to_be_visible()
+    """Signs in and opens the document pages."""
+    sign_in_staff(page, base, name)
     page.get_by_role("navigation").get_by_role("link", name="文件管理").click()
     expect(page.get_by_role("heading", name="文件管理", exact=True)).to_be_visible()
 

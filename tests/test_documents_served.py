@@ -8,7 +8,6 @@ the index folder holds its title or text."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import KNOWLEDGE, run_cli
-from tests.databases import drop_postgres, fresh_postgres
+from tests.curation_served import two_workers
 from tests.document_files import (
     INTERPRETATION_ID,
     INTERPRETATION_MARKER,
@@ -30,8 +28,7 @@ from tests.document_files import (
     policy_docx,
     policy_form,
 )
-from tests.test_desk_processes import create_users, signed_in
-from tests.test_service_cli import serving
+from tests.test_desk_processes import signed_in
 
 DOCS = "/api/v1/staff/documents"
 INTERPRETATION_TITLE = interpretation_form()["title"]
@@ -44,23 +41,8 @@ def served(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[str, Path]]:
-    pg = request.param == "postgresql"
-    url = fresh_postgres() if pg else f"sqlite:///{tmp_path / 'state.sqlite'}"
-    index = tmp_path / "index"
-    shutil.copytree(sample_index, index)
-    try:
-        assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
-        create_users(url, [("editor-a", "editor"), ("reviewer-b", "reviewer")])
-        seeded = run_cli("faq", "import", str(KNOWLEDGE), "--database-url", url)
-        assert seeded.returncode == 0, seeded.stderr
-        monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.delenv("REDIS_URL", raising=False)
-        monkeypatch.setenv("POLICYQA_COOKIE_SECURE", "false")
-        with serving(index, tmp_path / "serve.log", "--workers", "2") as base:
-            yield base, index
-    finally:
-        if pg:
-            drop_postgres(url)
+    with two_workers(request.param, sample_index, tmp_path, monkeypatch) as (base, index, _url):
+        yield base, index
 
 
 def ask(base: str, question: str = QUESTION) -> tuple[str, dict[str, Any]]:

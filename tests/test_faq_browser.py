@@ -5,7 +5,6 @@ then answers the question with it. Screenshots of the curation pages: tests/arti
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,37 +12,19 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import run_cli
+from tests.curation_served import curation_server, sign_in
 from tests.test_admin_browser import ARTIFACTS, CHROMIUM
-from tests.test_desk_processes import create_users
-from tests.test_service_cli import serving
 
-PASSWORD = "浏览器测试用的密码-9"
 QUESTION = "政府采购电子卖场的供应商入驻申请怎么办理？"
 MARKER = "入驻申请提交后五个工作日内完成审核"
 
 
 @pytest.fixture
 def server(sample_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
-    index = tmp_path / "index"
-    shutil.copytree(sample_index, index)  # publication writes new versions into it
-    assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
-    create_users(url, [("编辑小张", "editor"), ("审核员小王", "reviewer")], PASSWORD)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("POLICYQA_COOKIE_SECURE", "false")  # plain http on loopback
-    with serving(index, tmp_path / "serve.log") as base:
+    with curation_server(sample_index, tmp_path, monkeypatch) as base:
         yield base
-
-
-def sign_in(page: Page, base: str, name: str) -> None:
-    page.goto(f"{base}/admin/login")
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="问答维护")).to_be_visible()
 
 
 def test_editor_writes_reviewer_approves_citizen_is_answered(server: str) -> None:

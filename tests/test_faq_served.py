@@ -5,7 +5,6 @@ and the reload of the new version in each process)."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +15,8 @@ import pytest
 from indexer.store import read_manifest
 from service.db.engine import get_database
 from service.faqs.source import wanted
-from tests.conftest import KNOWLEDGE, run_cli
-from tests.databases import drop_postgres, fresh_postgres
-from tests.test_desk_processes import create_users, signed_in
-from tests.test_service_cli import serving
+from tests.curation_served import two_workers
+from tests.test_desk_processes import signed_in
 
 QUESTION = "政府采购电子卖场的供应商入驻申请怎么办理？"
 MARKER = "入驻申请提交后五个工作日内完成审核"
@@ -32,25 +29,10 @@ def served(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[str, Path, str]]:
-    pg = request.param == "postgresql"
-    url = fresh_postgres() if pg else f"sqlite:///{tmp_path / 'state.sqlite'}"
-    index = tmp_path / "index"
-    shutil.copytree(sample_index, index)
-    try:
-        assert run_cli("db", "upgrade", "--database-url", url).returncode == 0
-        create_users(url, [("editor-a", "editor"), ("reviewer-b", "reviewer")])
-        seeded = run_cli("faq", "import", str(KNOWLEDGE), "--database-url", url)
-        assert seeded.returncode == 0 and "已导入" in seeded.stdout, seeded.stderr
+    with two_workers(request.param, sample_index, tmp_path, monkeypatch) as (base, index, url):
         instance = wanted(get_database(url))
         assert instance is not None
-        monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.delenv("REDIS_URL", raising=False)
-        monkeypatch.setenv("POLICYQA_COOKIE_SECURE", "false")
-        with serving(index, tmp_path / "serve.log", "--workers", "2") as base:
-            yield base, index, str(instance["database"])
-    finally:
-        if pg:
-            drop_postgres(url)
+        yield base, index, str(instance["database"])
 
 
 def ask(base: str) -> tuple[str, dict[str, object]]:

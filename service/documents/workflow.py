@@ -702,12 +702,4 @@ def withhold(
 def _audit(
     db: Session, actor: Staff, action: str, target: str, client: str, detail: dict[str, Any]
 ) -> None:
-    audit.record(
-        db,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        action=action,
-        target=f"doc:{target}",
-        detail={k: v for k, v in detail.items() if v is not None},
-        client=client,
-    )
+    audit.record_by(db, actor, action, f"doc:{target}", client, detail)

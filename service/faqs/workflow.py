@@ -363,15 +363,7 @@ def _retire(db: Session, v: FaqVersion, item: FaqItem, actor: Staff, client: str
 def _audit(
     db: Session, actor: Staff, action: str, faq_id: str, client: str, detail: dict[str, Any]
 ) -> None:
-    audit.record(
-        db,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        action=action,
-        target=f"faq:{faq_id}",
-        detail={k: v for k, v in detail.items() if v is not None},
-        client=client,
-    )
+    audit.record_by(db, actor, action, f"faq:{faq_id}", client, detail)
 
 
 def parse_date(value: str | None, field: str, label: str) -> date | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import AuditEntry, iso
+
+if TYPE_CHECKING:
+    from service.staff.accounts import Staff
 
 ACTIONS = (
     "login",
@@ -55,6 +58,22 @@ def record(
             detail=detail,
             client=(client or "")[:64] or None,
         )
+    )
+
+
+def record_by(
+    db: Session, actor: Staff, action: str, target: str, client: str, detail: dict[str, Any]
+) -> None:
+    """A staff member's change to a curated thing (``target`` like ``faq:<id>``); the detail's
+    empty values are left out."""
+    record(
+        db,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=action,
+        target=target,
+        detail={k: v for k, v in detail.items() if v is not None},
+        client=client,
     )
 
 
