@@ -12,11 +12,12 @@ replaces an answer exactly when the margin is below the band, any band's outcome
 follows from those two runs.
 
 Fit: on k−1 folds, the margin of the grid that minimises the cost per question
-``answered_wrong + clarified_wrong + CLARIFY_COST × clarified_right`` (+ on the out-of-scope side
-1 per answer, CLARIFY_COST per clarification): a wrong answer costs 1, a clarification without the
-right option is as bad, asking back with the right option among the choices costs half of that
-(one more turn). So the band widens only while, inside it, the wrong answers that the options would
-rescue outnumber the right answers it would delay. The held-out fold is judged with it. The out-of-fold figures are the held-out folds pooled. The band is adopted only when, out of
+``answered_wrong + clarified_wrong + c × clarified_right`` (+ on the out-of-scope side 1 per
+answer, c per clarification): a wrong answer costs 1, a clarification without the right option is
+as bad, asking back with the right option among the choices costs c (one more turn). The band widens
+only while, inside it, the wrong answers the options rescue outweigh the right answers it delays
+(by c / (1 − c): 1 for c = 0.5, 3 for c = 0.75); both costs in COSTS are reported. The held-out
+fold is judged with it. The out-of-fold figures are the held-out folds pooled. The band is adopted only when, out of
 fold, ``answered_wrong`` drops, ``answered_right + clarified_right`` is not lower than with the band
 off and out-of-scope ``declined`` stays ≥ 0.95; the value printed for service/tuning.py is the fit
 on all questions.
@@ -46,7 +47,7 @@ from service.tuning import DEFAULT_TUNING
 OOS_SET = "oos-lcqmc-dev"
 SETS = {"faq-bq-dev": "faq", "policy-ncpqa-dev": "passage"}  # set → the margin it fits
 GRID = [round(0.005 * i, 3) for i in range(0, 61)]  # 0 (off) … 0.30
-CLARIFY_COST = 0.5
+COSTS = (0.5, 0.75)  # the cost of asking back with the right option (a wrong answer costs 1)
 SEED = 12
 
 
@@ -62,21 +63,21 @@ def with_band(q: Question, band: float, side: str) -> Outcome:
     return q.clarified if q.kind == side and q.margin < band else q.today
 
 
-def cost(questions: Sequence[Question], band: float, side: str) -> float:
+def cost(questions: Sequence[Question], band: float, side: str, asking: float) -> float:
     total = 0.0
     for q in questions:
         o = with_band(q, band, side)
         if o.kind == "oos":
-            total += 1.0 if o.answered else CLARIFY_COST if o.clarified else 0.0
+            total += 1.0 if o.answered else asking if o.clarified else 0.0
         elif o.clarified:
-            total += CLARIFY_COST if shown_right(o) else 1.0
+            total += asking if shown_right(o) else 1.0
         elif o.answered:
             total += 0.0 if shown_right(o) else 1.0
     return total / max(len(questions), 1)
 
 
-def fit(questions: Sequence[Question], side: str) -> float:
-    return min(GRID, key=lambda band: (cost(questions, band, side), band))
+def fit(questions: Sequence[Question], side: str, asking: float) -> float:
+    return min(GRID, key=lambda band: (cost(questions, band, side, asking), band))
 
 
 def ask_set(name: str, eval_dir: Path, work: Path, encoder: Any) -> list[Question]:
@@ -102,7 +103,9 @@ def ask_set(name: str, eval_dir: Path, work: Path, encoder: Any) -> list[Questio
     return questions
 
 
-def cross_validate(questions: Sequence[Question], side: str, folds: int) -> dict[str, Any]:
+def cross_validate(
+    questions: Sequence[Question], side: str, folds: int, asking: float
+) -> dict[str, Any]:
     order = list(range(len(questions)))
     random.Random(SEED).shuffle(order)
     fold_of = {i: n % folds for n, i in enumerate(order)}
@@ -110,12 +113,12 @@ def cross_validate(questions: Sequence[Question], side: str, folds: int) -> dict
     bands = []
     for k in range(folds):
         train = [q for i, q in enumerate(questions) if fold_of[i] != k]
-        band = fit(train, side)
+        band = fit(train, side, asking)
         bands.append(band)
         held += [with_band(q, band, side) for i, q in enumerate(questions) if fold_of[i] == k]
     off = citizen_rates([q.today for q in questions])
     oof = citizen_rates(held)
-    final = fit(questions, side)
+    final = fit(questions, side, asking)
     ins, ins_off = oof["in_scope"], off["in_scope"]
     reached = (ins["answered_right"] or 0) + (ins["clarified_right"] or 0)
     adopt = (
@@ -125,6 +128,7 @@ def cross_validate(questions: Sequence[Question], side: str, folds: int) -> dict
     )
     return {
         "margin": side,
+        "cost_of_asking": asking,
         "folds": folds,
         "fold_bands": bands,
         "band_off": off,
@@ -145,10 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated subset")
     args = parser.parse_args(argv)
     encoder = make_encoder(args.encoder)
-    result: dict[str, Any] = {"code": code_version(), "cost_of_asking": CLARIFY_COST}
+    result: dict[str, Any] = {"code": code_version()}
     for name in [s for s in args.sets.split(",") if s]:
         questions = ask_set(name, args.eval_dir.resolve(), args.cache_dir.resolve(), encoder)
-        result[name] = cross_validate(questions, SETS[name], args.folds)
+        result[name] = [cross_validate(questions, SETS[name], args.folds, c) for c in COSTS]
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 

@@ -34,8 +34,8 @@ class Tuning:
     # relative margin (top − second) / top of the fused scores of the two best entries; passages,
     # the relative margin of the top excerpt to the best excerpt of another document.
     # Fitted by k-fold cross-validation (bench/bench_clarify_band.py, docs/retrieval.md).
-    faq_clarify_margin: float = 0.0
-    passage_clarify_margin: float = 0.0
+    faq_clarify_margin: float = 0.115
+    passage_clarify_margin: float = 0.025
     clarify_options: int = 3
 
 
