@@ -209,6 +209,7 @@ def test_sessions_do_not_leak_into_each_other(client: TestClient) -> None:
     fresh = ask(client, "那怎么缴费？")
     b = ask(client, "灵活就业人员怎么参加社会保险？")["session_id"]
     assert a != b != fresh["session_id"]
+
     # Compared on what is shown: a clarification has no sources, only its options.
     def shown(body: dict[str, Any]) -> tuple[Any, ...]:
         return body["answer"], body["sources"], body["related"]
