@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from policyqa.render import render_answer
+from service import replies
+from service.answering import Answer, AnswerType
 from service.app import create_app
 from service.config import Settings
 from service.db.engine import get_database
@@ -114,3 +117,18 @@ def test_a_number_beyond_the_options_is_an_ordinary_question(client: TestClient)
     alone = ask(client, "9")
     after = ask(client, "9", body["session_id"])
     assert (after["type"], after["answer"]) == (alone["type"], alone["answer"])
+
+
+def test_the_cli_shows_a_clarification_numbered_once() -> None:
+    options = ["个人所得税的起征点是多少？", "个人所得税的税率是多少？"]
+    answer = Answer("a1", AnswerType.CLARIFY, replies.clarify(options), 0.9, related=options)
+    text = render_answer(answer)
+    assert text.startswith("【请确认】")
+    assert "\n1. 个人所得税的起征点是多少？\n2. 个人所得税的税率是多少？" in text
+    assert "相关问题" not in text
+
+
+def test_the_openapi_document_describes_clarify(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["AskResponse"]
+    assert "clarify" in schema["properties"]["type"]["enum"]
+    assert "序号" in schema["properties"]["type"]["description"]
