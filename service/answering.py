@@ -55,7 +55,6 @@ class Answer:
     sources: list[Source] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
     handoff: bool = False
-    options: tuple[Option, ...] = ()  # a clarification's choices (``related`` shows their labels)
 
     @property
     def answered(self) -> bool:
@@ -135,8 +134,9 @@ class Answerer:
         effective = core
         if previous is not None and looks_like_follow_up(core):
             effective = f"{previous.question[:FOLLOW_UP_CONTEXT]} {core}"
-        answer, trace = self._answer(effective, rank_both=traced)
-        self.sessions.remember(session_id, Turn(effective, answer.answered, answer.options))
+        answer, trace, options = self._answer(effective, rank_both=traced)
+        # A clarification's choices stay with the session (``related`` shows only their labels).
+        self.sessions.remember(session_id, Turn(effective, answer.answered, options))
         return answer, trace
 
     def _answer_option(self, option: Option, previous: Turn) -> tuple[Answer, str] | None:
@@ -162,20 +162,21 @@ class Answerer:
 
     # ---- answering one (effective) question ------------------------------------------------------
 
-    def _answer(self, text: str, *, rank_both: bool) -> tuple[Answer, Trace]:
+    def _answer(self, text: str, *, rank_both: bool) -> tuple[Answer, Trace, tuple[Option, ...]]:
         query = prepare(text, self.encode)
         faq = self.faqs.match(query)
         passages: PassageResult | None = None
+        options: tuple[Option, ...] = ()
         if faq.confidence < ACCEPT or rank_both:
             passages = self.passages.search(query)
         if faq.hits and faq.confidence >= ACCEPT:
             if faq_margin(faq) < self.tuning.faq_clarify_margin:
-                answer = self._faq_clarify(faq)
+                answer, options = self._faq_clarify(faq)
             else:
                 answer = self._faq_answer(query, faq)
         elif passages is not None and passages.hits and passages.confidence >= ACCEPT:
             if passage_margin(passages) < self.tuning.passage_clarify_margin:
-                answer = self._passage_clarify(passages)
+                answer, options = self._passage_clarify(passages)
             else:
                 answer = self._passage_answer(query, passages, faq)
         else:
@@ -188,9 +189,9 @@ class Answerer:
                 related=self._related(faq),
                 handoff=True,
             )
-        return answer, _trace(text, faq, passages)
+        return answer, _trace(text, faq, passages), options
 
-    def _faq_clarify(self, faq: FaqResult) -> Answer:
+    def _faq_clarify(self, faq: FaqResult) -> tuple[Answer, tuple[Option, ...]]:
         """Which of the closest FAQ entries is meant: their standard questions, best first."""
         options: list[Option] = []
         for hit in faq.hits:
@@ -200,7 +201,7 @@ class Answerer:
                 options.append(Option(hit.entry.question, "faq", hit.entry.id))
         return self._clarify(options, faq.confidence, [])
 
-    def _passage_clarify(self, result: PassageResult) -> Answer:
+    def _passage_clarify(self, result: PassageResult) -> tuple[Answer, tuple[Option, ...]]:
         """Which of the closest documents is meant: the best excerpt of each, as title + article."""
         options: list[Option] = []
         sources: list[Source] = []
@@ -222,17 +223,19 @@ class Answerer:
         return self._clarify(options, result.confidence, sources)
 
     @staticmethod
-    def _clarify(options: list[Option], confidence: float, sources: list[Source]) -> Answer:
+    def _clarify(
+        options: list[Option], confidence: float, sources: list[Source]
+    ) -> tuple[Answer, tuple[Option, ...]]:
         labels = [o.label for o in options]
-        return Answer(
+        answer = Answer(
             _new_id(),
             AnswerType.CLARIFY,
             replies.clarify(labels),
             confidence,
             sources=sources,
             related=labels,
-            options=tuple(options),
         )
+        return answer, tuple(options)
 
     def _related(self, faq: FaqResult, exclude: str | None = None) -> list[str]:
         return [h.entry.question for h in faq.hits if h.entry.id != exclude][: self.tuning.related]
