@@ -10,7 +10,6 @@ _TYPE = {
     "none": "未找到",
     "handoff": "转人工",
     "smalltalk": "寒暄",
-    "clarify": "请确认",
 }
 
 
@@ -21,7 +20,7 @@ def render_answer(answer: Answer) -> str:
         lines.append(f"  [{n}] " + " ".join(p for p in parts if p))
         if s.url:
             lines.append(f"      {s.url}")
-    if answer.related and answer.type.value != "clarify":  # a clarification numbers them itself
+    if answer.related:
         lines.append("相关问题：" + "；".join(answer.related))
     if answer.handoff:
         lines.append("（可转人工服务）")
