@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -33,7 +33,13 @@ from service.routes.document_forms import (
     placed,
     read_file,
 )
-from service.routes.staff_auth import client_of, require
+from service.routes.staff_auth import (
+    CuratorDep,
+    EditorDep,
+    ReviewerDep,
+    WriterDep,
+    client_of,
+)
 from service.routes.staff_documents import (
     decide,
     in_session,
@@ -43,10 +49,6 @@ from service.routes.staff_documents import (
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/admin/documents", include_in_schema=False)
-EditorDep = Annotated[Staff, Depends(require("editor"))]
-ReviewerDep = Annotated[Staff, Depends(require("reviewer"))]
-CuratorDep = Annotated[Staff, Depends(require("editor", "reviewer", "admin"))]
-GuardDep = Annotated[Staff, Depends(require("editor", "reviewer"))]  # may withhold
 
 ORIGINS = {"folder": "知识库文件夹", "database": "上传（数据库）"}  # where the text comes from
 KINDS = {Kind.POLICY.value: "政策文件", Kind.INTERPRETATION.value: "政策解读"}
@@ -475,7 +477,7 @@ async def edit_form(request: Request, doc_id: str, staff: EditorDep) -> Response
 
 
 @router.get("/{doc_id}/withhold", response_class=HTMLResponse)
-async def withhold_form(request: Request, doc_id: str, staff: GuardDep) -> Response:
+async def withhold_form(request: Request, doc_id: str, staff: WriterDep) -> Response:
     body = await anyio.to_thread.run_sync(lambda: _history(request, doc_id))
     return _page(
         request, "documents_withhold", f"设为不予公开：{body.get('title') or doc_id}", staff, d=body
@@ -486,7 +488,7 @@ async def withhold_form(request: Request, doc_id: str, staff: GuardDep) -> Respo
 async def withhold(
     request: Request,
     doc_id: str,
-    staff: GuardDep,
+    staff: WriterDep,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:

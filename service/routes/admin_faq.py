@@ -15,12 +15,8 @@ from service.faqs import quality, uploads, workflow
 from service.faqs.rules import CATEGORIES, STATES, FaqDraft, format_sources, parse_sources
 from service.problems import Invalid, Problem
 from service.routes.admin_pages import page
-from service.routes.staff_auth import client_of
+from service.routes.staff_auth import CuratorDep, EditorDep, ReviewerDep, WriterDep, client_of
 from service.routes.staff_faq import (
-    CuratorDep,
-    EditorDep,
-    ReviewerDep,
-    WriterDep,
     act,
     answerer_of,
     create_draft,

@@ -85,3 +85,9 @@ def require(*roles: str) -> Callable[[Staff], Awaitable[Staff]]:
 AgentDep = Annotated[Staff, Depends(require("agent"))]
 AdminDep = Annotated[Staff, Depends(require("admin"))]
 SearchDep = Annotated[Staff, Depends(require("agent", "admin"))]
+# Curation (FAQ pairs and documents): editors write, reviewers approve; either may ask for a
+# retirement or withhold a document; all three roles may read.
+EditorDep = Annotated[Staff, Depends(require("editor"))]
+ReviewerDep = Annotated[Staff, Depends(require("reviewer"))]
+WriterDep = Annotated[Staff, Depends(require("editor", "reviewer"))]
+CuratorDep = Annotated[Staff, Depends(require("editor", "reviewer", "admin"))]

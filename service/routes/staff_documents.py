@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,14 @@ from service.documents import workflow
 from service.documents.uploads import read_upload
 from service.documents.withholding import withhold_now
 from service.faqs.source import seed_if_empty
-from service.routes.staff_auth import client_of, database, require
+from service.routes.staff_auth import (
+    CuratorDep,
+    EditorDep,
+    ReviewerDep,
+    WriterDep,
+    client_of,
+    database,
+)
 from service.schemas import ErrorResponse
 from service.staff.accounts import Staff
 
@@ -36,10 +43,6 @@ router = APIRouter(prefix="/api/v1/staff/documents", tags=["文件管理"])
 # Where document files are uploaded: the body limit there is document_upload_max_bytes
 # (service/app.py); a staff page that uploads documents adds its path here.
 DOCUMENT_UPLOAD_PATHS = ("/api/v1/staff/documents/upload", "/admin/documents/upload")
-EditorDep = Annotated[Staff, Depends(require("editor"))]
-ReviewerDep = Annotated[Staff, Depends(require("reviewer"))]
-GuardDep = Annotated[Staff, Depends(require("editor", "reviewer"))]
-CuratorDep = Annotated[Staff, Depends(require("editor", "reviewer", "admin"))]
 _errors: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse},
     403: {"model": ErrorResponse},
@@ -376,7 +379,7 @@ async def change_status(
     responses={**_errors, 503: {"model": ErrorResponse, "description": "索引未能重建"}},
 )
 async def withhold(
-    doc_id: str, body: ReasonRequest, staff: GuardDep, request: Request
+    doc_id: str, body: ReasonRequest, staff: WriterDep, request: Request
 ) -> dict[str, Any]:
     result: dict[str, Any] = await anyio.to_thread.run_sync(
         lambda: withhold_document(request, staff, doc_id, body.reason)

@@ -7,10 +7,10 @@ named in ``warnings``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
 from indexer.models import FaqEntry
@@ -20,16 +20,18 @@ from service.faqs import quality, workflow
 from service.faqs.rules import CATEGORIES, FaqDraft, check_id, clean
 from service.faqs.source import seed_if_empty
 from service.problems import Invalid
-from service.routes.staff_auth import client_of, database, require
+from service.routes.staff_auth import (
+    CuratorDep,
+    EditorDep,
+    ReviewerDep,
+    WriterDep,
+    client_of,
+    database,
+)
 from service.schemas import ErrorResponse
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/api/v1/staff/faq", tags=["问答维护"])
-EditorDep = Annotated[Staff, Depends(require("editor"))]
-ReviewerDep = Annotated[Staff, Depends(require("reviewer"))]
-# Who may ask for a change (a retirement): an editor or a reviewer.
-WriterDep = Annotated[Staff, Depends(require("editor", "reviewer"))]
-CuratorDep = Annotated[Staff, Depends(require("editor", "reviewer", "admin"))]
 _errors: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse},
     403: {"model": ErrorResponse},

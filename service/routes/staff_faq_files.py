@@ -11,8 +11,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from service.faqs import uploads
-from service.routes.staff_auth import client_of
-from service.routes.staff_faq import CuratorDep, EditorDep, answerer_of, in_session
+from service.routes.staff_auth import CuratorDep, EditorDep, client_of
+from service.routes.staff_faq import answerer_of, in_session
 from service.schemas import ErrorResponse
 from service.staff.accounts import Staff
 
