@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -21,7 +21,7 @@ from service.desk_schemas import (
     StatusResponse,
 )
 from service.problems import NotFound, Unavailable
-from service.schemas import ErrorResponse
+from service.routes.refusals import refusals
 
 router = APIRouter(prefix="/api/v1", tags=["会话"])
 KEEP_ALIVE_SECONDS = 15.0
@@ -36,10 +36,7 @@ async def get_conversations(request: Request) -> Conversations:
 
 
 ConversationsDep = Annotated[Conversations, Depends(get_conversations)]
-_errors: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+_errors = refusals(404, 422)
 
 
 @router.post("/feedback", response_model=StatusResponse, summary="评价回答", responses=_errors)

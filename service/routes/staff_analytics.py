@@ -14,18 +14,14 @@ from fastapi.responses import Response
 from service.analytics import Analytics
 from service.analytics_tables import GROUPED, TABLES, csv_text, table_of
 from service.problems import NotFound
+from service.routes.refusals import refusals
 from service.routes.staff_auth import require
-from service.schemas import ErrorResponse
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/api/v1/staff/analytics", tags=["咨询分析"])
 AnalystDep = Annotated[Staff, Depends(require("admin", "editor", "reviewer"))]
 CHANNEL = r"^[a-z0-9_-]{1,32}$"
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-    503: {"model": ErrorResponse, "description": "索引未加载（归类需要编码器）"},
-}
+_ERRORS = refusals(401, 403, described={503: "索引未加载（归类需要编码器）"})
 
 
 def analytics_of(request: Request) -> Analytics:
@@ -69,7 +65,7 @@ async def analytics(
 @router.get(
     "/{table}.csv",
     summary="导出一张统计表（CSV）",
-    responses={**_ERRORS, 404: {"model": ErrorResponse}},
+    responses=refusals(401, 403, 404, described={503: "索引未加载（归类需要编码器）"}),
     response_class=Response,
 )
 async def export(

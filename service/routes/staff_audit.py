@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Query, Request
 
+from service.routes.refusals import refusals
 from service.routes.staff_auth import AdminDep, database
-from service.schemas import ErrorResponse
 from service.staff import audit
 
 router = APIRouter(prefix="/api/v1/staff", tags=["审计日志"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/staff", tags=["审计日志"])
 @router.get(
     "/audit",
     summary="审计日志（最新的在前）",
-    responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
+    responses=refusals(401, 403),
 )
 async def audit_log(
     staff: AdminDep,

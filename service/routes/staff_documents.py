@@ -28,6 +28,7 @@ from service.documents import workflow
 from service.documents.uploads import read_upload
 from service.documents.withholding import withhold_now
 from service.faqs.source import seed_if_empty
+from service.routes.refusals import refusals
 from service.routes.staff_auth import (
     CuratorDep,
     EditorDep,
@@ -36,26 +37,25 @@ from service.routes.staff_auth import (
     client_of,
     database,
 )
-from service.schemas import ErrorResponse
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/api/v1/staff/documents", tags=["文件管理"])
 # Where document files are uploaded: the body limit there is document_upload_max_bytes
 # (service/app.py); a staff page that uploads documents adds its path here.
 DOCUMENT_UPLOAD_PATHS = ("/api/v1/staff/documents/upload", "/admin/documents/upload")
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-    404: {"model": ErrorResponse},
-    409: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
-_upload_errors: dict[int | str, dict[str, Any]] = {
-    **_errors,
-    400: {"model": ErrorResponse, "description": "表单无法解析"},
-    413: {"model": ErrorResponse, "description": "文件超过大小上限"},
-    415: {"model": ErrorResponse, "description": "文件类型不支持或内容与扩展名不符"},
-}
+_errors = refusals(401, 403, 404, 409, 422)
+_upload_errors = refusals(
+    401,
+    403,
+    404,
+    409,
+    422,
+    described={
+        400: "表单无法解析",
+        413: "文件超过大小上限",
+        415: "文件类型不支持或内容与扩展名不符",
+    },
+)
 
 
 # ---- shared with the staff pages ----------------------------------------------------------------
@@ -376,7 +376,7 @@ async def change_status(
 @router.post(
     "/{doc_id}/withhold",
     summary="设为不予公开：立即从索引撤下（不等待审核，须写明原因）",
-    responses={**_errors, 503: {"model": ErrorResponse, "description": "索引未能重建"}},
+    responses=refusals(401, 403, 404, 409, 422, described={503: "索引未能重建"}),
 )
 async def withhold(
     doc_id: str, body: ReasonRequest, staff: WriterDep, request: Request

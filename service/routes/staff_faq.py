@@ -20,6 +20,7 @@ from service.faqs import quality, workflow
 from service.faqs.rules import CATEGORIES, FaqDraft, check_id, clean
 from service.faqs.source import seed_if_empty
 from service.problems import Invalid
+from service.routes.refusals import refusals
 from service.routes.staff_auth import (
     CuratorDep,
     EditorDep,
@@ -28,17 +29,10 @@ from service.routes.staff_auth import (
     client_of,
     database,
 )
-from service.schemas import ErrorResponse
 from service.staff.accounts import Staff
 
 router = APIRouter(prefix="/api/v1/staff/faq", tags=["问答维护"])
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-    404: {"model": ErrorResponse},
-    409: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+_errors = refusals(401, 403, 404, 409, 422)
 RESERVED_IDS = {"versions", "new", "categories"}
 
 

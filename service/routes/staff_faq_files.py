@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from service.faqs import uploads
+from service.routes.refusals import refusals
 from service.routes.staff_auth import CuratorDep, EditorDep, client_of
 from service.routes.staff_faq import answerer_of, in_session
 from service.schemas import ErrorResponse
@@ -19,13 +20,7 @@ from service.staff.accounts import Staff
 router = APIRouter(prefix="/api/v1/staff/faq-files", tags=["问答维护"])
 # Where FAQ files are uploaded: the body limit there is faq_upload_max_bytes (service/app.py).
 FAQ_UPLOAD_PATHS = ("/api/v1/staff/faq-files/import", "/admin/faq/import")
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    503: {"model": ErrorResponse, "description": "索引未加载，无法核对来源"},
-    403: {"model": ErrorResponse},
-    413: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+_errors = refusals(401, 403, 413, 422, described={503: "索引未加载，无法核对来源"})
 
 
 async def run_import(

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 from fastapi import APIRouter, Request, Response
 
 from service.desk_schemas import LoginRequest, StaffOut, StatusResponse, TokenCreate, TokenOut
 from service.problems import Unauthenticated
+from service.routes.refusals import refusals
 from service.routes.staff_auth import COOKIE, StaffDep, client_of, database
 from service.schemas import ErrorResponse
 from service.staff import accounts, audit
 from service.staff.accounts import SESSION_HOURS, Staff
 
 router = APIRouter(prefix="/api/v1/staff", tags=["工作人员"])
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-}
+_errors = refusals(401, 403)
 
 
 def _out(staff: Staff) -> StaffOut:

@@ -9,17 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from service.desk import Actor, Desk
 from service.desk_schemas import CloseRequest, ReplyRequest, TransferRequest
+from service.routes.refusals import refusals
 from service.routes.staff_auth import AgentDep, SearchDep, client_of
-from service.schemas import ErrorResponse
 
 router = APIRouter(prefix="/api/v1/staff", tags=["人工服务台"])
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-    404: {"model": ErrorResponse},
-    409: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+_errors = refusals(401, 403, 404, 409, 422)
 
 
 async def get_desk(request: Request) -> Desk:

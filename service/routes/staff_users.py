@@ -11,18 +11,12 @@ from sqlalchemy import select
 from service.db.models import StaffRole, StaffUser, iso
 from service.desk_schemas import RolesUpdate, UserCreate
 from service.problems import NotFound
+from service.routes.refusals import refusals
 from service.routes.staff_auth import AdminDep, client_of, database
-from service.schemas import ErrorResponse
 from service.staff import accounts, audit
 
 router = APIRouter(prefix="/api/v1/staff", tags=["工作人员账号"])
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse},
-    403: {"model": ErrorResponse},
-    404: {"model": ErrorResponse},
-    409: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+_errors = refusals(401, 403, 404, 409, 422)
 
 
 def list_users(request: Request) -> list[dict[str, Any]]:
