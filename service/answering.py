@@ -1,12 +1,16 @@
 """The answering core: a citizen's question in, a cited answer, a refusal or a hand-over out.
 
-Order: requests for a person and complaints go to a person; greetings get a short reply; then the
-curated FAQ; then policy passages; below the calibrated confidence, no guess: say so, suggest the
-closest FAQ questions and offer a person. This module never imports a channel.
+Order: the choice of a pending clarification (its number or its text) is answered directly;
+requests for a person and complaints go to a person; greetings get a short reply; then the curated
+FAQ; then policy passages; when the best candidates are too close to tell apart (the margins of
+service/tuning.py), ask which one is meant (``clarify``: numbered options in ``related``); below
+the calibrated confidence, no guess: say so, suggest the closest FAQ questions and offer a person.
+This module never imports a channel.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,12 +21,12 @@ from indexer.store import LoadedIndex
 from indexer.textnorm import normalize, strip_punctuation
 from service import replies
 from service.citations import Source, annex_notes, apply_note, cite, validity_note
-from service.faq_match import FaqMatcher, FaqResult
+from service.faq_match import FaqHit, FaqMatcher, FaqResult
 from service.intents import Intent, classify, strip_greeting
 from service.passages import PassageHit, PassageResult, PassageRetriever
 from service.query import QueryRep, prepare
 from service.query_encoder import QueryEncoder
-from service.sessions import MemorySessionStore, SessionStore, Turn, looks_like_follow_up
+from service.sessions import MemorySessionStore, Option, SessionStore, Turn, looks_like_follow_up
 from service.tuning import DEFAULT_TUNING, Tuning
 
 ACCEPT = 0.5  # calibrated confidence at which the service answers
@@ -35,6 +39,11 @@ class AnswerType(StrEnum):
     NONE = "none"
     HANDOFF = "handoff"
     SMALLTALK = "smalltalk"
+    CLARIFY = "clarify"
+
+
+# A reply that picks an option by number: "2", "２", "第2个", "2号", "选2".
+_PICK = re.compile(r"^(?:选|选择)?第?([1-9])(?:个|条|号|项)?$")
 
 
 @dataclass
@@ -61,7 +70,7 @@ class Trace:
     question: str
     faq_ranking: tuple[str, ...] = ()  # FAQ entry ids, best first
     passage_ranking: tuple[tuple[str, str], ...] = ()  # (doc_id, excerpt), best first
-    faq_signals: dict[str, float] = field(default_factory=dict)  # raw, confidence
+    faq_signals: dict[str, float] = field(default_factory=dict)  # raw, confidence, margin
     passage_signals: dict[str, float] = field(default_factory=dict)
 
 
@@ -85,6 +94,7 @@ class Answerer:
         self.faqs = FaqMatcher(index, tuning)
         self.passages = PassageRetriever(index, tuning)
         self.metas = {doc_id: record.meta for doc_id, record in index.documents.items()}
+        self.chunk_rows = {str(c.id): row for row, c in enumerate(self.passages.chunks)}
         self.interpretations: dict[str, list[str]] = {}
         for meta in self.metas.values():
             if meta.kind == Kind.INTERPRETATION and meta.interprets:
@@ -102,6 +112,15 @@ class Answerer:
 
     def _ask(self, question: str, *, session_id: str | None, traced: bool) -> tuple[Answer, Trace]:
         text = normalize(question)
+        previous = self.sessions.last(session_id) if session_id else None
+        if previous is not None and previous.options:
+            option = _picked(text, previous.options)
+            if option is not None:
+                chosen = self._answer_option(option, previous)
+                if chosen is not None:
+                    answer, asked = chosen
+                    self.sessions.remember(session_id, Turn(asked, True))
+                    return answer, Trace(asked)
         intent = classify(text)
         if intent in (Intent.HUMAN, Intent.COMPLAINT):
             answer = Answer(
@@ -112,26 +131,54 @@ class Answerer:
             answer = Answer(_new_id(), AnswerType.SMALLTALK, replies.smalltalk(intent), 1.0)
             return answer, Trace(text)
         core = strip_greeting(text) or text
-        previous = self.sessions.last(session_id)
         effective = core
         if previous is not None and looks_like_follow_up(core):
             effective = f"{previous.question[:FOLLOW_UP_CONTEXT]} {core}"
-        answer, trace = self._answer(effective, rank_both=traced)
-        self.sessions.remember(session_id, Turn(effective, answer.answered))
+        answer, trace, options = self._answer(effective, rank_both=traced)
+        # A clarification's choices stay with the session (``related`` shows only their labels).
+        self.sessions.remember(session_id, Turn(effective, answer.answered, options))
         return answer, trace
+
+    def _answer_option(self, option: Option, previous: Turn) -> tuple[Answer, str] | None:
+        """The answer to a clarification's option, and the question to remember for follow-ups;
+        None when the option no longer exists (the index changed since it was offered)."""
+        if option.kind == "faq":
+            entry = self.index.faqs.get(option.key)
+            if entry is None:
+                return None
+            # The citizen chose this entry: it is what they asked, whatever its score was.
+            chosen = FaqResult([FaqHit(entry, 1.0)], 1.0, 1.0)
+            return self._faq_answer(prepare(entry.question, self.encode), chosen), entry.question
+        if option.kind == "chunk":
+            row = self.chunk_rows.get(option.key)
+            if row is None:
+                return None
+            chunk = self.passages.chunks[row]
+            meta = self.metas[chunk.doc_id]
+            result = PassageResult([PassageHit(chunk, meta, 1.0)], 1.0, 1.0)
+            query = prepare(previous.question, self.encode)
+            return self._passage_answer(query, result, _NO_FAQ), previous.question
+        return None
 
     # ---- answering one (effective) question ------------------------------------------------------
 
-    def _answer(self, text: str, *, rank_both: bool) -> tuple[Answer, Trace]:
+    def _answer(self, text: str, *, rank_both: bool) -> tuple[Answer, Trace, tuple[Option, ...]]:
         query = prepare(text, self.encode)
         faq = self.faqs.match(query)
         passages: PassageResult | None = None
+        options: tuple[Option, ...] = ()
         if faq.confidence < ACCEPT or rank_both:
             passages = self.passages.search(query)
         if faq.hits and faq.confidence >= ACCEPT:
-            answer = self._faq_answer(query, faq)
+            if faq_margin(faq) < self.tuning.faq_clarify_margin:
+                answer, options = self._faq_clarify(faq)
+            else:
+                answer = self._faq_answer(query, faq)
         elif passages is not None and passages.hits and passages.confidence >= ACCEPT:
-            answer = self._passage_answer(query, passages, faq)
+            if passage_margin(passages) < self.tuning.passage_clarify_margin:
+                answer, options = self._passage_clarify(passages)
+            else:
+                answer = self._passage_answer(query, passages, faq)
         else:
             confidence = max(faq.confidence, passages.confidence if passages else 0.0)
             answer = Answer(
@@ -142,7 +189,53 @@ class Answerer:
                 related=self._related(faq),
                 handoff=True,
             )
-        return answer, _trace(text, faq, passages)
+        return answer, _trace(text, faq, passages), options
+
+    def _faq_clarify(self, faq: FaqResult) -> tuple[Answer, tuple[Option, ...]]:
+        """Which of the closest FAQ entries is meant: their standard questions, best first."""
+        options: list[Option] = []
+        for hit in faq.hits:
+            if len(options) >= self.tuning.clarify_options:
+                break
+            if hit.entry.question not in {o.label for o in options}:
+                options.append(Option(hit.entry.question, "faq", hit.entry.id))
+        return self._clarify(options, faq.confidence, [])
+
+    def _passage_clarify(self, result: PassageResult) -> tuple[Answer, tuple[Option, ...]]:
+        """Which of the closest documents is meant: the best excerpt of each, as title + article."""
+        options: list[Option] = []
+        sources: list[Source] = []
+        seen: set[str] = set()
+        for hit in result.hits:
+            if len(options) >= self.tuning.clarify_options:
+                break
+            if hit.meta.id in seen:
+                continue
+            seen.add(hit.meta.id)
+            public = hit.meta.disclosure == Disclosure.PUBLIC
+            source = cite(hit.meta, hit.chunk if public else None)
+            section = source.section if source.section and source.section != "正文" else ""
+            label = f"《{hit.meta.title}》{section}"
+            if label in {o.label for o in options}:
+                continue
+            options.append(Option(label, "chunk", str(hit.chunk.id)))
+            sources.append(source)
+        return self._clarify(options, result.confidence, sources)
+
+    @staticmethod
+    def _clarify(
+        options: list[Option], confidence: float, sources: list[Source]
+    ) -> tuple[Answer, tuple[Option, ...]]:
+        labels = [o.label for o in options]
+        answer = Answer(
+            _new_id(),
+            AnswerType.CLARIFY,
+            replies.clarify(labels),
+            confidence,
+            sources=sources,
+            related=labels,
+        )
+        return answer, tuple(options)
 
     def _related(self, faq: FaqResult, exclude: str | None = None) -> list[str]:
         return [h.entry.question for h in faq.hits if h.entry.id != exclude][: self.tuning.related]
@@ -263,6 +356,38 @@ class Answerer:
         return any(m.id == hit.meta.id and c.section == hit.chunk.section for m, c in chosen)
 
 
+_NO_FAQ = FaqResult([], 0.0, 0.0)
+
+
+def faq_margin(faq: FaqResult) -> float:
+    """Relative margin (top − second) / top of the two best FAQ entries' fused scores; 1 when
+    there is no runner-up (nothing to confuse it with)."""
+    if len(faq.hits) < 2 or faq.hits[0].score <= 0:
+        return 1.0
+    top = faq.hits[0].score
+    return (top - faq.hits[1].score) / top
+
+
+def passage_margin(result: PassageResult) -> float:
+    """Relative margin of the top excerpt to the best excerpt of another document; 1 when no
+    other document is among the hits."""
+    if not result.hits or result.hits[0].score <= 0:
+        return 1.0
+    top = result.hits[0]
+    other = next((h.score for h in result.hits[1:] if h.meta.id != top.meta.id), None)
+    return 1.0 if other is None else (top.score - other) / top.score
+
+
+def _picked(text: str, options: tuple[Option, ...]) -> Option | None:
+    """The option a reply chooses: its number (1-based) or its text; None for anything else."""
+    match = _PICK.match(text)
+    if match:
+        number = int(match.group(1))
+        return options[number - 1] if number <= len(options) else None
+    key = strip_punctuation(text)
+    return next((o for o in options if key and strip_punctuation(o.label) == key), None)
+
+
 def _trace(text: str, faq: FaqResult, passages: PassageResult | None) -> Trace:
     return Trace(
         question=text,
@@ -270,8 +395,12 @@ def _trace(text: str, faq: FaqResult, passages: PassageResult | None) -> Trace:
         passage_ranking=tuple((h.chunk.doc_id, h.chunk.text) for h in passages.hits)
         if passages is not None
         else (),
-        faq_signals={"raw": faq.raw, "confidence": faq.confidence},
-        passage_signals={"raw": passages.raw, "confidence": passages.confidence}
+        faq_signals={"raw": faq.raw, "confidence": faq.confidence, "margin": faq_margin(faq)},
+        passage_signals={
+            "raw": passages.raw,
+            "confidence": passages.confidence,
+            "margin": passage_margin(passages),
+        }
         if passages is not None
         else {},
     )

@@ -30,6 +30,13 @@ class Tuning:
     outdated_penalty: float = 0.85
     sources: int = 3
     related: int = 3
+    # Clarify instead of answering when the best candidates are this close (0 = never): FAQ, the
+    # relative margin (top − second) / top of the fused scores of the two best entries; passages,
+    # the relative margin of the top excerpt to the best excerpt of another document.
+    # Fitted by k-fold cross-validation (bench/bench_clarify_band.py, docs/retrieval.md).
+    faq_clarify_margin: float = 0.115
+    passage_clarify_margin: float = 0.025
+    clarify_options: int = 3
 
 
 DEFAULT_TUNING = Tuning()

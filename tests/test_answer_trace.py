@@ -65,7 +65,9 @@ def test_ask_traced_gives_the_same_answer_and_both_rankings(
     assert len(trace.faq_ranking) == 10 and len(set(trace.faq_ranking)) == 10
     assert 0 < len(trace.passage_ranking) <= 10
     assert all(doc_id and text for doc_id, text in trace.passage_ranking)
-    assert set(trace.faq_signals) == set(trace.passage_signals) == {"raw", "confidence"}
+    assert set(trace.faq_signals) == set(trace.passage_signals) == {"raw", "confidence", "margin"}
+    # The relative margins to the runner-up that decide a clarification.
+    assert 0 <= trace.faq_signals["margin"] <= 1 and 0 <= trace.passage_signals["margin"] <= 1
     if kind == AnswerType.FAQ:
         assert trace.faq_signals["confidence"] == answer.confidence >= 0.5
     elif kind == AnswerType.PASSAGE:

@@ -64,6 +64,12 @@ COLLOQUIAL = [
 ]
 
 # Far out of scope: the window must not answer these from tax or procurement texts.
+# Asked back (``clarify``, the runner-up within the band of service/tuning.py), the expected entry
+# offered first: 税率表 "哪里能查到" is also "where to pay"; renting out a flat raises VAT and
+# property tax too; a scrapped car's refund sits next to the transfer rule; interest is also an
+# income tax question. Replying "1" then gives the curated answer.
+CLARIFIED = {"gs-caichan-zulin", "ccs-baofei-tuishui", "yhs-shuilv", "zzs-bu-zhengshui"}
+
 OUT_OF_SCOPE = ["明天泰安天气怎么样", "中心医院几点挂号", "讲个笑话", "信用卡逾期了怎么办"]
 
 
@@ -92,8 +98,9 @@ def client(sample_index: Path) -> Iterator[TestClient]:
         yield c
 
 
-def ask(client: TestClient, question: str) -> dict[str, Any]:
-    response = client.post("/api/v1/ask", json={"question": question})
+def ask(client: TestClient, question: str, session_id: str | None = None) -> dict[str, Any]:
+    extra = {"session_id": session_id} if session_id else {}
+    response = client.post("/api/v1/ask", json={"question": question, **extra})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -136,6 +143,9 @@ def test_colloquial_question_gets_the_curated_answer_with_its_article(
 ) -> None:
     entry = entries()[expected]
     body = ask(client, question)
+    if expected in CLARIFIED:
+        assert body["type"] == "clarify" and body["related"][0] == entry.question, body["related"]
+        body = ask(client, "1", body["session_id"])
     assert body["type"] == "faq" and not body["handoff"], (body["type"], body["answer"][:80])
     # The curated answer, after any validity note and before any missing-annex note.
     assert entry.answer.strip() in body["answer"], body["answer"][:80]
