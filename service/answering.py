@@ -2,14 +2,16 @@
 
 Order: the choice of a pending clarification (its number or its text) is answered directly;
 requests for a person and complaints go to a person; greetings get a short reply; then the curated
-FAQ; then policy passages; when the best candidates are too close to tell apart (the margins of
-service/tuning.py), ask which one is meant (``clarify``: numbered options in ``related``); below
+FAQ; then policy passages; when the top candidate is likely not the one meant (the clarify models
+of service/tuning.py, service/clarify_model.py) and the question does not name the document and
+article it is (service/references.py), ask which one is meant (``clarify``: numbered options in ``related``); below
 the calibrated confidence, no guess: say so, suggest the closest FAQ questions and offer a person.
 This module never imports a channel.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -21,16 +23,19 @@ from indexer.store import LoadedIndex
 from indexer.textnorm import normalize, strip_punctuation
 from service import replies
 from service.citations import Source, annex_notes, apply_note, cite, validity_note
+from service.clarify_model import passage_signals
 from service.faq_match import FaqHit, FaqMatcher, FaqResult
 from service.intents import Intent, classify, strip_greeting
 from service.passages import PassageHit, PassageResult, PassageRetriever
 from service.query import QueryRep, prepare
 from service.query_encoder import QueryEncoder
+from service.references import Reference, ReferenceFinder
 from service.sessions import MemorySessionStore, Option, SessionStore, Turn, looks_like_follow_up
 from service.tuning import DEFAULT_TUNING, Tuning
 
 ACCEPT = 0.5  # calibrated confidence at which the service answers
 FOLLOW_UP_CONTEXT = 80  # characters of the previous question carried into a follow-up
+OPTION_OPENING = 20  # characters of an excerpt naming a clarification's option without an article
 
 
 class AnswerType(StrEnum):
@@ -70,7 +75,8 @@ class Trace:
     question: str
     faq_ranking: tuple[str, ...] = ()  # FAQ entry ids, best first
     passage_ranking: tuple[tuple[str, str], ...] = ()  # (doc_id, excerpt), best first
-    faq_signals: dict[str, float] = field(default_factory=dict)  # raw, confidence, margin
+    # raw, confidence and the clarify model's signals (service/clarify_model.py)
+    faq_signals: dict[str, float] = field(default_factory=dict)
     passage_signals: dict[str, float] = field(default_factory=dict)
 
 
@@ -99,6 +105,7 @@ class Answerer:
         for meta in self.metas.values():
             if meta.kind == Kind.INTERPRETATION and meta.interprets:
                 self.interpretations.setdefault(meta.interprets, []).append(meta.id)
+        self.references = ReferenceFinder(self.metas.values())
 
     # ---- entry points --------------------------------------------------------------------------
 
@@ -167,18 +174,25 @@ class Answerer:
         faq = self.faqs.match(query)
         passages: PassageResult | None = None
         options: tuple[Option, ...] = ()
-        if faq.confidence < ACCEPT or rank_both:
+        named = self.references.find(text)
+        if faq.confidence < ACCEPT or rank_both or named is not None:
             passages = self.passages.search(query)
+            passages = self._named_passage_first(passages, named)
+        signals = self._passage_signals(query, passages) if passages else {}
+        named_passage = passages is not None and passages.hits and self._passage_is(passages, named)
         if faq.hits and faq.confidence >= ACCEPT:
-            if faq_margin(faq) < self.tuning.faq_clarify_margin:
-                answer, options = self._faq_clarify(faq)
-            else:
+            faq = self._named_first(faq, named)
+            if self._faq_is(faq, named) or not self.tuning.faq_clarify.asks_back(faq.signals):
                 answer = self._faq_answer(query, faq)
-        elif passages is not None and passages.hits and passages.confidence >= ACCEPT:
-            if passage_margin(passages) < self.tuning.passage_clarify_margin:
-                answer, options = self._passage_clarify(passages)
-            else:
+            elif passages is not None and named_passage:
                 answer = self._passage_answer(query, passages, faq)
+            else:
+                answer, options = self._faq_clarify(faq)
+        elif passages is not None and passages.hits and passages.confidence >= ACCEPT:
+            if named_passage or not self.tuning.passage_clarify.asks_back(signals):
+                answer = self._passage_answer(query, passages, faq)
+            else:
+                answer, options = self._passage_clarify(passages)
         else:
             confidence = max(faq.confidence, passages.confidence if passages else 0.0)
             answer = Answer(
@@ -189,7 +203,50 @@ class Answerer:
                 related=self._related(faq),
                 handoff=True,
             )
-        return answer, _trace(text, faq, passages), options
+        return answer, _trace(text, faq, passages, signals), options
+
+    # A question naming a document and article ("印花税法第四条…") has said which one it means:
+    # the candidate among the options that is that article is answered, without asking back.
+
+    def _faq_is(self, faq: FaqResult, named: Reference | None) -> bool:
+        return named is not None and any(
+            self.references.points_at(named, ref.doc_id, ref.article)
+            for ref in faq.hits[0].entry.sources
+        )
+
+    def _named_first(self, faq: FaqResult, named: Reference | None) -> FaqResult:
+        if named is None:
+            return faq
+        for n, hit in enumerate(faq.hits[: self.tuning.clarify_options]):
+            if n and self._faq_is(dataclasses.replace(faq, hits=[hit]), named):
+                return dataclasses.replace(faq, hits=[hit, *faq.hits[:n], *faq.hits[n + 1 :]])
+        return faq
+
+    def _passage_is(self, result: PassageResult, named: Reference | None) -> bool:
+        top = result.hits[0].chunk
+        return named is not None and self.references.points_at(named, top.doc_id, top.section)
+
+    def _named_passage_first(self, result: PassageResult, named: Reference | None) -> PassageResult:
+        if named is None:
+            return result
+        hits = result.hits
+        for n, hit in enumerate(hits[: self.tuning.clarify_options]):
+            if n and self.references.points_at(named, hit.chunk.doc_id, hit.chunk.section):
+                return dataclasses.replace(result, hits=[hit, *hits[:n], *hits[n + 1 :]])
+        return result
+
+    def _passage_signals(self, query: QueryRep, result: PassageResult) -> dict[str, float]:
+        return passage_signals(
+            result, self.passages.vectors.vectors, self.chunk_rows, query, self._partners
+        )
+
+    def _partners(self, doc_id: str) -> set[str]:
+        """A policy's interpretations and an interpretation's policy (cited together)."""
+        partners = set(self.interpretations.get(doc_id, []))
+        meta = self.metas.get(doc_id)
+        if meta is not None and meta.interprets:
+            partners.add(meta.interprets)
+        return partners
 
     def _faq_clarify(self, faq: FaqResult) -> tuple[Answer, tuple[Option, ...]]:
         """Which of the closest FAQ entries is meant: their standard questions, best first."""
@@ -202,19 +259,18 @@ class Answerer:
         return self._clarify(options, faq.confidence, [])
 
     def _passage_clarify(self, result: PassageResult) -> tuple[Answer, tuple[Option, ...]]:
-        """Which of the closest documents is meant: the best excerpt of each, as title + article."""
+        """Which of the closest excerpts is meant: title + article (or the excerpt's opening when
+        the document has no articles), of other documents or other articles of the same one."""
         options: list[Option] = []
         sources: list[Source] = []
-        seen: set[str] = set()
         for hit in result.hits:
             if len(options) >= self.tuning.clarify_options:
                 break
-            if hit.meta.id in seen:
-                continue
-            seen.add(hit.meta.id)
             public = hit.meta.disclosure == Disclosure.PUBLIC
             source = cite(hit.meta, hit.chunk if public else None)
             section = source.section if source.section and source.section != "正文" else ""
+            if not section and public:
+                section = "：" + source.excerpt[:OPTION_OPENING] + "…"
             label = f"《{hit.meta.title}》{section}"
             if label in {o.label for o in options}:
                 continue
@@ -359,25 +415,6 @@ class Answerer:
 _NO_FAQ = FaqResult([], 0.0, 0.0)
 
 
-def faq_margin(faq: FaqResult) -> float:
-    """Relative margin (top − second) / top of the two best FAQ entries' fused scores; 1 when
-    there is no runner-up (nothing to confuse it with)."""
-    if len(faq.hits) < 2 or faq.hits[0].score <= 0:
-        return 1.0
-    top = faq.hits[0].score
-    return (top - faq.hits[1].score) / top
-
-
-def passage_margin(result: PassageResult) -> float:
-    """Relative margin of the top excerpt to the best excerpt of another document; 1 when no
-    other document is among the hits."""
-    if not result.hits or result.hits[0].score <= 0:
-        return 1.0
-    top = result.hits[0]
-    other = next((h.score for h in result.hits[1:] if h.meta.id != top.meta.id), None)
-    return 1.0 if other is None else (top.score - other) / top.score
-
-
 def _picked(text: str, options: tuple[Option, ...]) -> Option | None:
     """The option a reply chooses: its number (1-based) or its text; None for anything else."""
     match = _PICK.match(text)
@@ -388,18 +425,20 @@ def _picked(text: str, options: tuple[Option, ...]) -> Option | None:
     return next((o for o in options if key and strip_punctuation(o.label) == key), None)
 
 
-def _trace(text: str, faq: FaqResult, passages: PassageResult | None) -> Trace:
+def _trace(
+    text: str, faq: FaqResult, passages: PassageResult | None, signals: dict[str, float]
+) -> Trace:
     return Trace(
         question=text,
         faq_ranking=tuple(hit.entry.id for hit in faq.hits),
         passage_ranking=tuple((h.chunk.doc_id, h.chunk.text) for h in passages.hits)
         if passages is not None
         else (),
-        faq_signals={"raw": faq.raw, "confidence": faq.confidence, "margin": faq_margin(faq)},
+        faq_signals={"raw": faq.raw, "confidence": faq.confidence, **faq.signals},
         passage_signals={
             "raw": passages.raw,
             "confidence": passages.confidence,
-            "margin": passage_margin(passages),
+            **signals,
         }
         if passages is not None
         else {},

@@ -286,4 +286,9 @@ def test_dev_sets_beat_the_baselines_and_decline_out_of_scope(dataset: str) -> N
     r1, mrr = BASELINE[dataset]
     assert report["recall@1"] > r1 and report["mrr@10"] > mrr, report
     assert report["out_of_scope_decline_rate"] >= 0.95, report
-    assert report["in_scope_answer_rate"] >= 0.85, report
+    assert report["out_of_scope"]["declined"] >= 0.95, report  # asked back is not declined
+    # In scope, served at least as often as before ``clarify`` existed: an answer, or a
+    # clarification that offers the right one (one more turn); not a decline.
+    shown = report["in_scope"]
+    served = shown["answered_right"] + shown["answered_wrong"] + shown["clarified_right"]
+    assert served >= 0.85, report
