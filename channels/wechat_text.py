@@ -48,6 +48,10 @@ def answer_text(response: Mapping[str, Any], *, page_base: str | None) -> str:
     body = str(response.get("answer") or "").strip()
     sources: Sequence[Mapping[str, Any]] = response.get("sources") or []
     related: Sequence[str] = response.get("related") or []
+    if response.get("type") == "clarify":
+        # The answer numbers the options itself (the citizen replies with a digit); the sources
+        # are those options' documents, not the basis of an answer.
+        sources, related = [], []
     citation = f"依据：{citation_line(sources[0])}" if sources else ""
     extras = [f"另见：{citation_line(s)}" for s in sources[1:]]
     if related:

@@ -10,6 +10,7 @@ _TYPE = {
     "none": "未找到",
     "handoff": "转人工",
     "smalltalk": "寒暄",
+    "clarify": "请确认",
 }
 
 
@@ -20,7 +21,7 @@ def render_answer(answer: Answer) -> str:
         lines.append(f"  [{n}] " + " ".join(p for p in parts if p))
         if s.url:
             lines.append(f"      {s.url}")
-    if answer.related:
+    if answer.related and answer.type.value != "clarify":  # a clarification numbers them itself
         lines.append("相关问题：" + "；".join(answer.related))
     if answer.handoff:
         lines.append("（可转人工服务）")

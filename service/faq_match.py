@@ -7,14 +7,18 @@ and on how much of the question's wording the FAQ collection knows at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from indexer.models import FaqEntry
 from indexer.store import LoadedIndex
-from service.confidence import calibrate
-from service.query import QueryRep
+from indexer.textnorm import normalize
+from indexer.tokenize import char_tokens, tokenize
+from service.clarify_model import cosine, length_signal, relative_margin
+from service.confidence import calibrate, coverage
+from service.query import QueryRep, expand
 from service.tuning import Tuning
 
 
@@ -29,6 +33,8 @@ class FaqResult:
     hits: list[FaqHit]  # best first, at most ``candidates``
     raw: float
     confidence: float
+    # What tells the top entry from its neighbours (service/clarify_model.py FAQ_FEATURES).
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 class FaqMatcher:
@@ -51,6 +57,18 @@ class FaqMatcher:
             np.add.at(centroids, self.row_entry, index.faq_vectors.vectors)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         self.centroids = centroids / np.maximum(norms, 1e-12)
+        # Each entry's words (its questions with the documents' wording of colloquial terms), for
+        # telling which of two close entries the question's own words point at.
+        self.entry_words = [
+            frozenset(w for q in e.questions for w in tokenize(expand(normalize(q))))
+            for e in self.entries
+        ]
+        counts: dict[str, int] = {}
+        for words in self.entry_words:
+            for w in words:
+                counts[w] = counts.get(w, 0) + 1
+        n = max(len(self.entries), 1)
+        self.word_idf = {w: math.log(1 + n / c) for w, c in counts.items()}
 
     def match(self, query: QueryRep, *, limit: int = 10) -> FaqResult:
         if not self.entries:
@@ -58,7 +76,10 @@ class FaqMatcher:
         row_cos = self.vectors.all_scores(query.vector)
         best_row = np.maximum.reduceat(row_cos, self.row_starts)
         centroid = self.centroids @ query.vector
-        keyword = self.keywords.scores(query.chars)
+        # The documents' wording of a colloquial term (个税 → 个人所得税) counts on the keyword
+        # side too: "个税起征点" then points at the income-tax entry, not at VAT's 起征点.
+        added = query.expanded[len(query.text) :].split()
+        keyword = self.keywords.scores([*query.chars, *(t for a in added for t in char_tokens(a))])
         top_kw = float(keyword.max())
         w = self.tuning.faq_dense_weight
         fused = w * (best_row + centroid) / 2 + (1 - w) * (keyword / top_kw if top_kw > 0 else 0)
@@ -68,7 +89,30 @@ class FaqMatcher:
         confidence = calibrate(
             raw, threshold=self.tuning.faq_threshold, scale=self.tuning.confidence_scale
         )
-        return FaqResult([FaqHit(self.entries[i], float(fused[i])) for i in order], raw, confidence)
+        hits = [FaqHit(self.entries[i], float(fused[i])) for i in order]
+        second = int(order[1]) if len(order) > 1 else None
+        dense = (best_row + centroid) / 2
+        runner = second if second is not None else best
+        signals = {
+            "margin": relative_margin(hits[0].score, hits[1].score if second is not None else None),
+            "dense_margin": float(dense[best] - dense[runner]),
+            "keyword_margin": float((keyword[best] - keyword[runner]) / top_kw)
+            if top_kw > 0
+            else 0,
+            "word_margin": self._word_margin(query, best, runner),
+            "pair": cosine(self.centroids[best], self.centroids[runner]) if runner != best else 0,
+            "agree": float(keyword[best] / top_kw) if top_kw > 0 else 0.0,
+            "raw": raw,
+            "length": length_signal(query.text),
+        }
+        return FaqResult(hits, raw, confidence, signals)
+
+    def _word_margin(self, query: QueryRep, top: int, runner: int) -> float:
+        """IDF-weighted share of the question's words in the top entry minus in the runner-up:
+        "个税起征点" names income tax, which the VAT 起征点 entry does not."""
+        words = {w: self.word_idf[w] for w in set(query.words) if w in self.word_idf}
+        a, b = self.entry_words[top], self.entry_words[runner]
+        return coverage(words, set(words) & a) - coverage(words, set(words) & b)
 
     def _known(self, query: QueryRep) -> float:
         """IDF-weighted share of the question's character pairs that occur in any FAQ question."""

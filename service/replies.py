@@ -27,3 +27,9 @@ def handoff(intent: Intent) -> str:
 
 def smalltalk(intent: Intent) -> str:
     return _SMALLTALK[intent]
+
+
+def clarify(options: list[str]) -> str:
+    """Asks which of the close candidates the citizen means; the options are numbered."""
+    listed = "\n".join(f"{n}. {text}" for n, text in enumerate(options, 1))
+    return f"您想问的是以下哪一个？请回复序号（1–{len(options)}），或直接发送对应的问题：\n{listed}"

@@ -66,11 +66,19 @@ class SourceOut(BaseModel):
 
 class AskResponse(BaseModel):
     answer_id: str
-    type: Literal["faq", "passage", "none", "handoff", "smalltalk"]
+    type: Literal["faq", "passage", "none", "handoff", "smalltalk", "clarify"] = Field(
+        description=(
+            "faq 常见问答；passage 政策条文；none 未找到；handoff 转人工；smalltalk 寒暄；"
+            "clarify 需确认：最相近的几个问题难以区分，related 按序列出可选项（最多 3 个），"
+            "回复序号（1–3）或选项原文即答复该项"
+        )
+    )
     answer: str
     confidence: float
     sources: list[SourceOut]
-    related: list[str]
+    related: list[str] = Field(
+        description="相近问题；type 为 clarify 时为按序号排列的可选项（常见问题或文件标题与条款）"
+    )
     handoff: bool
     session_id: str = Field(description="会话编号：由服务端签发，下次提问请带上最新的这个值")
 

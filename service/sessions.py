@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -30,9 +30,35 @@ _FOLLOW_UP = re.compile(
 
 
 @dataclass(frozen=True)
+class Option:
+    """One choice of a pending clarification: what the citizen saw, and what answers it
+    (``kind`` "faq": an FAQ entry id; "chunk": a passage's chunk id)."""
+
+    label: str
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
 class Turn:
     question: str  # the effective (possibly combined) question, normalised
     answered: bool
+    options: tuple[Option, ...] = ()  # a clarification's choices, numbered from 1
+
+
+def _options(raw: object) -> tuple[Option, ...]:
+    """The options of a stored context (a JSON list of objects); anything malformed is none."""
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            return ()
+        label, kind, key = item.get("label"), item.get("kind"), item.get("key")
+        if not (isinstance(label, str) and isinstance(kind, str) and isinstance(key, str)):
+            return ()
+        out.append(Option(label, kind, key))
+    return tuple(out)
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -107,8 +133,9 @@ class DbSessionStore:
             return None
         if (utcnow() - row.context_at).total_seconds() > self.ttl:
             return None
-        known = {f.name for f in fields(Turn)}
-        return Turn(**{k: v for k, v in row.context.items() if k in known})
+        known = {f.name for f in fields(Turn)} - {"options"}
+        turn = Turn(**{k: v for k, v in row.context.items() if k in known})
+        return replace(turn, options=_options(row.context.get("options")))
 
     def remember(self, session_id: str | None, turn: Turn) -> None:
         if not session_id:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from service.clarify_model import ClarifyModel
+
 
 @dataclass(frozen=True)
 class Tuning:
@@ -30,6 +32,17 @@ class Tuning:
     outdated_penalty: float = 0.85
     sources: int = 3
     related: int = 3
+    # Ask back (``clarify``) instead of answering when the modelled probability that the top FAQ
+    # entry / excerpt is the right one is below the model's threshold (service/clarify_model.py).
+    # Weights and thresholds fitted by k-fold cross-validation (bench/bench_clarify_band.py,
+    # docs/retrieval.md); a threshold of 0 never asks back.
+    faq_clarify: ClarifyModel = ClarifyModel(
+        ("margin", "pair"), weights=(6.382, -0.790), bias=-1.161, threshold=0.19
+    )
+    passage_clarify: ClarifyModel = ClarifyModel(
+        ("margin", "margin_next"), weights=(1.800, 6.115), bias=-0.895, threshold=0.41
+    )
+    clarify_options: int = 3
 
 
 DEFAULT_TUNING = Tuning()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from service.answering import Answer, Answerer, AnswerType
 from service.app import create_app
+from service.clarify_model import FAQ_FEATURES, PASSAGE_FEATURES
 from service.config import Settings
 from service.db.engine import get_database
 from service.db.models import AnswerRecord, Conversation
@@ -65,7 +66,11 @@ def test_ask_traced_gives_the_same_answer_and_both_rankings(
     assert len(trace.faq_ranking) == 10 and len(set(trace.faq_ranking)) == 10
     assert 0 < len(trace.passage_ranking) <= 10
     assert all(doc_id and text for doc_id, text in trace.passage_ranking)
-    assert set(trace.faq_signals) == set(trace.passage_signals) == {"raw", "confidence"}
+    # The clarify models' signals (service/clarify_model.py), with the confidence.
+    assert set(trace.faq_signals) == {"confidence", *FAQ_FEATURES}
+    assert set(trace.passage_signals) == {"confidence", *PASSAGE_FEATURES}
+    # The relative margins to the runner-up.
+    assert 0 <= trace.faq_signals["margin"] <= 1 and 0 <= trace.passage_signals["margin"] <= 1
     if kind == AnswerType.FAQ:
         assert trace.faq_signals["confidence"] == answer.confidence >= 0.5
     elif kind == AnswerType.PASSAGE:

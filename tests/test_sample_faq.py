@@ -63,6 +63,11 @@ COLLOQUIAL = [
     ("审计局来审计会提前几天发通知", "sj-shenji-chengxu"),
 ]
 
+# Asked back (``clarify``: the clarify model of service/tuning.py finds the runner-up too close),
+# the expected entry offered first: "税率表哪里能查到" is as near to "印花税在哪里申报" as to the
+# rate entry. Replying "1" then gives the curated answer. Every other question here is answered.
+CLARIFIED = {"yhs-shuilv"}
+
 # Far out of scope: the window must not answer these from tax or procurement texts.
 OUT_OF_SCOPE = ["明天泰安天气怎么样", "中心医院几点挂号", "讲个笑话", "信用卡逾期了怎么办"]
 
@@ -92,8 +97,9 @@ def client(sample_index: Path) -> Iterator[TestClient]:
         yield c
 
 
-def ask(client: TestClient, question: str) -> dict[str, Any]:
-    response = client.post("/api/v1/ask", json={"question": question})
+def ask(client: TestClient, question: str, session_id: str | None = None) -> dict[str, Any]:
+    extra = {"session_id": session_id} if session_id else {}
+    response = client.post("/api/v1/ask", json={"question": question, **extra})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -136,6 +142,9 @@ def test_colloquial_question_gets_the_curated_answer_with_its_article(
 ) -> None:
     entry = entries()[expected]
     body = ask(client, question)
+    if expected in CLARIFIED:
+        assert body["type"] == "clarify" and body["related"][0] == entry.question, body["related"]
+        body = ask(client, "1", body["session_id"])
     assert body["type"] == "faq" and not body["handoff"], (body["type"], body["answer"][:80])
     # The curated answer, after any validity note and before any missing-annex note.
     assert entry.answer.strip() in body["answer"], body["answer"][:80]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from dataclasses import dataclass
 
 import pytest
 
@@ -12,7 +11,7 @@ from service.conversations import new_session_id
 from service.db.engine import get_database
 from service.db.migrate import upgrade
 from service.db.models import Conversation
-from service.sessions import DbSessionStore, MemorySessionStore, Turn, looks_like_follow_up
+from service.sessions import DbSessionStore, MemorySessionStore, Option, Turn, looks_like_follow_up
 
 
 def _remember_from_another_process(url: str, session_id: str) -> None:
@@ -55,23 +54,18 @@ def test_db_sessions_store_nothing_for_ids_never_issued(database_url: str) -> No
         assert db.get(Conversation, "guessed") is None
 
 
-def test_db_sessions_persist_every_field_of_a_turn(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Fields added to Turn later (e.g. clarification options) carry over."""
-
-    @dataclass(frozen=True)
-    class WiderTurn:
-        question: str
-        answered: bool
-        options: tuple[str, ...] = ()
-
-    monkeypatch.setattr("service.sessions.Turn", WiderTurn)
+def test_db_sessions_persist_every_field_of_a_turn(database_url: str) -> None:
+    """A pending clarification's options carry over, in order, through the JSON context."""
     session_id = _issued(database_url)
     store = DbSessionStore(get_database(database_url))
-    store.remember(session_id, WiderTurn("社保", False, ("养老保险", "医疗保险")))  # type: ignore[arg-type]
-    turn = store.last(session_id)
-    assert turn == WiderTurn("社保", False, ["养老保险", "医疗保险"])  # type: ignore[arg-type]
+    options = (
+        Option("灵活就业人员怎么交社保？", "faq", "sb-1"),
+        Option("《社会保险法》第十条", "chunk", "42"),
+    )
+    store.remember(session_id, Turn("社保怎么交", False, options))
+    assert store.last(session_id) == Turn("社保怎么交", False, options)
+    store.remember(session_id, Turn("社保怎么交", True))
+    assert store.last(session_id) == Turn("社保怎么交", True)
 
 
 def test_sessions_expire(database_url: str) -> None:

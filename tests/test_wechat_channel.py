@@ -432,6 +432,31 @@ def test_follow_up_questions_use_the_citizens_own_context(
     assert "国库券" not in stranger
 
 
+def test_a_clarification_lists_numbered_options_and_a_digit_answers_one(
+    client: Client, fake: Any, tmp_path: Path, answerer: Answerer
+) -> None:
+    http = client(**configured(fake, tmp_path))
+
+    def ask(question: str, openid: str = "oClarify") -> str:
+        r = http.post(
+            "/wechat", params=signed(), content=text_message(question, openid=openid).encode()
+        )
+        content: str = fields(r.text)["Content"]
+        return content
+
+    asked = answerer.ask("印花税怎么交")
+    assert asked.type == "clarify"
+    listed = ask("印花税怎么交")
+    assert listed.startswith("您想问的是以下哪一个？请回复序号")
+    for n, option in enumerate(asked.related, 1):
+        assert f"\n{n}. {option}" in listed
+    assert "您可以这样问" not in listed and "依据：" not in listed  # the options are not repeated
+    second = next(e for e in answerer.index.faqs.values() if e.question == asked.related[1])
+    assert ask("2").startswith(second.answer.strip()[:40])
+    # Another citizen's "2" is an ordinary question: no one else's options.
+    assert not ask("2", "oClarifyOther").startswith(second.answer.strip()[:40])
+
+
 def test_asking_for_a_person_and_the_registered_deliverer(
     client: Client, fake: Any, tmp_path: Path
 ) -> None:
