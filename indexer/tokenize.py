@@ -9,6 +9,7 @@ from functools import cache
 from importlib import resources
 
 import jieba
+import jieba.posseg
 
 from indexer.bytecache import byte_lru
 from indexer.textnorm import normalize
@@ -70,3 +71,36 @@ def char_tokens(text: str) -> list[str]:
     """Character unigrams and bigrams of normalised text: robust to typos and word-boundary
     errors in short questions (微粒贷/微利贷), used for matching FAQ questions."""
     return list(_chars(normalize(text)))
+
+
+# Parts of speech that carry no subject (jieba's tags, by first letter): pronouns and question
+# words (怎么, 如何), numerals and measure words, prepositions, conjunctions, auxiliaries, modal
+# particles, adverbs, directions (前, 后), interjections, onomatopoeia, set phrases (怎么办) and
+# punctuation or symbols. Latin words (eng: APP, ETC) are kept.
+_NOT_SALIENT = frozenset("rmqpcuydfeolwx")
+
+
+@cache
+def _pos_tokenizer() -> jieba.posseg.POSTokenizer:
+    return jieba.posseg.POSTokenizer(_tokenizer())
+
+
+@byte_lru(4 * 2**20)
+def _salient(text: str) -> tuple[str, ...]:
+    stop = stopwords()
+    return tuple(
+        dict.fromkeys(
+            pair.word
+            for pair in _pos_tokenizer().cut(text)
+            if len(pair.word) > 1
+            and (pair.flag == "eng" or pair.flag[:1] not in _NOT_SALIENT)
+            and pair.word not in stop
+            and all(ch.isalnum() for ch in pair.word)
+        )
+    )
+
+
+def salient_words(text: str) -> list[str]:
+    """The words of a text that name what it is about (nouns, verbs, adjectives, names of two or
+    more characters; jieba's precise cut with parts of speech), each once, in order."""
+    return list(_salient(normalize(text)))

@@ -30,12 +30,14 @@ from service.passages import PassageHit, PassageResult, PassageRetriever
 from service.query import QueryRep, prepare
 from service.query_encoder import QueryEncoder
 from service.references import Reference, ReferenceFinder
+from service.scope import KnowledgeScope
 from service.sessions import MemorySessionStore, Option, SessionStore, Turn, looks_like_follow_up
 from service.tuning import DEFAULT_TUNING, Tuning
 
 ACCEPT = 0.5  # calibrated confidence at which the service answers
 FOLLOW_UP_CONTEXT = 80  # characters of the previous question carried into a follow-up
 OPTION_OPENING = 20  # characters of an excerpt naming a clarification's option without an article
+UNBACKED = 0.49  # the highest confidence reported when the text shown would not back the question
 
 
 class AnswerType(StrEnum):
@@ -99,6 +101,7 @@ class Answerer:
         self.sessions: SessionStore = sessions if sessions is not None else MemorySessionStore()
         self.faqs = FaqMatcher(index, tuning)
         self.passages = PassageRetriever(index, tuning)
+        self.scope = KnowledgeScope(index)
         self.metas = {doc_id: record.meta for doc_id, record in index.documents.items()}
         self.chunk_rows = {str(c.id): row for row, c in enumerate(self.passages.chunks)}
         self.interpretations: dict[str, list[str]] = {}
@@ -180,7 +183,8 @@ class Answerer:
             passages = self._named_passage_first(passages, named)
         signals = self._passage_signals(query, passages) if passages else {}
         named_passage = passages is not None and passages.hits and self._passage_is(passages, named)
-        if faq.hits and faq.confidence >= ACCEPT:
+        in_scope = bool(named_passage) or self._backed(text, faq, passages)
+        if in_scope and faq.hits and faq.confidence >= ACCEPT:
             faq = self._named_first(faq, named)
             if self._faq_is(faq, named) or not self.tuning.faq_clarify.asks_back(faq.signals):
                 answer = self._faq_answer(query, faq)
@@ -188,13 +192,14 @@ class Answerer:
                 answer = self._passage_answer(query, passages, faq)
             else:
                 answer, options = self._faq_clarify(faq)
-        elif passages is not None and passages.hits and passages.confidence >= ACCEPT:
+        elif in_scope and passages is not None and passages.hits and passages.confidence >= ACCEPT:
             if named_passage or not self.tuning.passage_clarify.asks_back(signals):
                 answer = self._passage_answer(query, passages, faq)
             else:
                 answer, options = self._passage_clarify(passages)
         else:
             confidence = max(faq.confidence, passages.confidence if passages else 0.0)
+            confidence = confidence if in_scope else min(confidence, UNBACKED)
             answer = Answer(
                 _new_id(),
                 AnswerType.NONE,
@@ -247,6 +252,20 @@ class Answerer:
         if meta is not None and meta.interprets:
             partners.add(meta.interprets)
         return partners
+
+    def _backed(self, text: str, faq: FaqResult, passages: PassageResult | None) -> bool:
+        """Whether the FAQ entry or the excerpt that would be shown shares enough of the
+        question's subject (service/scope.py): a neighbouring domain's question is declined."""
+        entry = faq.hits[0].entry if faq.hits and faq.confidence >= ACCEPT else None
+        excerpt = passages.hits[0].chunk.text if passages is not None and passages.hits else None
+        shown = self.scope.shown(text, entry=entry, excerpt=excerpt)
+        if shown is None:
+            return True
+        path, backing = shown
+        t = self.tuning
+        if path == "faq":
+            return backing.enough(words=t.scope_faq_words, weight=t.scope_faq_weight)
+        return backing.enough(words=t.scope_passage_words, weight=t.scope_passage_weight)
 
     def _faq_clarify(self, faq: FaqResult) -> tuple[Answer, tuple[Option, ...]]:
         """Which of the closest FAQ entries is meant: their standard questions, best first."""

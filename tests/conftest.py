@@ -58,4 +58,12 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def eval_indexes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``policyqa eval --index-dir`` folder per corpus for the whole session: the
+    neighbouring-domain set has policy-ncpqa-dev's corpus, so the second run re-uses its vectors
+    (minutes instead of a quarter of an hour on 2 cores)."""
+    return tmp_path_factory.mktemp("eval-indexes")
+
+
 pytest_plugins = ["tests.databases"]

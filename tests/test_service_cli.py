@@ -278,11 +278,14 @@ DONE_WHEN = {"faq-bq-dev": (0.355, 0.216), "policy-ncpqa-dev": (0.223, 0.511)}
 
 @pytest.mark.eval
 @pytest.mark.parametrize("dataset", sorted(BASELINE))
-def test_dev_sets_beat_the_baselines_and_decline_out_of_scope(dataset: str) -> None:
+def test_dev_sets_beat_the_baselines_and_decline_out_of_scope(
+    dataset: str, eval_indexes: Path
+) -> None:
     if not (EVAL / dataset).is_dir():
         pytest.skip(f"{EVAL / dataset} is absent (a clone without ../shared)")
+    index = ["--index-dir", str(eval_indexes / dataset)]
     result = run_cli(
-        "eval", str(EVAL / dataset), str(EVAL / "oos-lcqmc-dev"), "--json", timeout=1200
+        "eval", str(EVAL / dataset), str(EVAL / "oos-lcqmc-dev"), "--json", *index, timeout=1200
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
