@@ -61,6 +61,27 @@ COLLOQUIAL = [
     ("会计离职交接要谁监交", "kjf-jiaojie"),
     ("彩票中奖过了多少天不兑就作废了", "cp-duijiang"),
     ("审计局来审计会提前几天发通知", "sj-shenji-chengxu"),
+    # Entries added for the window's most asked questions (issue #12).
+    ("单位不给我扣房租的专项附加扣除怎么办", "gs-zfkc-danwei-jujue"),
+    ("赡养老人一个月到底能抵扣多少钱", "gs-zfkc-biaozhun-chaxun"),
+    ("三个人合伙讲课拿了一万块讲课费，个税咋算", "gs-gongtong-suode"),
+    ("卖了公司的股份，工商变更前要先交个税吗", "gs-guquan-zhuanrang"),
+    ("给老婆房产证加名字要交契税不", "qs-fuqi-jiaming"),
+    ("税务局最多能往前追几年的税", "zsgl-zhuizheng-qixian"),
+    ("欠了税还能出国旅游吗", "zsgl-qianshui-chujing"),
+    ("招标代理公司组织的项目质疑该交给谁", "zfcg-zhiyi-daili-jigou"),
+    ("招标文件要求必须本地注册企业才能投合法吗", "zfcg-difang-baohu"),
+    ("同一个法人的两家公司能投同一个标吗", "zfcg-guanlian-gongyingshang"),
+    ("中标的公司不签合同可以让第二名上吗", "zfcg-zhongbiao-jujue-qianyue"),
+    ("公司一直不给办社保登记罚多少", "sb-danwei-bu-dengji-fakuan"),
+    ("退休老人每年都得做领取资格认证吗", "sb-daiyu-zige-renzheng"),
+    ("老人行动不方便，社保能上门办吗", "sb-laoren-shangmen-daiban"),
+    ("预备费占预算支出的比例是多少", "ysgk-yubeifei"),
+    ("去年没花完的预算资金怎么办", "ysgk-jiezhuan-jieyu"),
+    ("惠农补贴发放情况在哪里看", "xxgk-huimin-zijin"),
+    ("政府投资的工程审计局审不审", "sj-zhengfu-touzi-xiangmu"),
+    ("外资企业的账能全用英文记吗", "kjf-waiwen-jizhang"),
+    ("企业今年亏了明年赚了能抵税吗", "qysds-kuisun-mibu"),
 ]
 
 # Far out of scope: the window must not answer these from tax or procurement texts.
