@@ -156,7 +156,7 @@ def test_draft_review_publish_restore_retire(client: TestClient, database_url: s
         # one does not drop the others), then two publications and a retirement.
         assert revision is not None and revision.revision == 4
         seeded = db.scalar(select(func.count()).where(FaqVersion.author_name == "知识库导入"))
-        assert seeded == 232
+        assert seeded == 327
     assert actions[::-1] == [
         "faq_draft",
         "faq_submit",

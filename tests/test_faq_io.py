@@ -1,5 +1,5 @@
 """indexer.faq_files writers and uploads: what is written reads back as the same entries (the
-232 entries of knowledge/faq and generated ones), and bad uploads get row errors or one clear
+327 entries of knowledge/faq and generated ones), and bad uploads get row errors or one clear
 file error."""
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def _reload(entries: list[FaqEntry] | tuple[FaqEntry, ...], filename: str) -> li
 # ---------------------------------------------------------------- round trips
 
 
-def test_the_real_faq_has_232_entries() -> None:
-    assert len(real_entries()) == 232
+def test_the_real_faq_has_327_entries() -> None:
+    assert len(real_entries()) == 327
 
 
 @pytest.mark.parametrize("filename", FORMATS)
@@ -366,7 +366,7 @@ def test_duplicate_ids_refuse_the_file() -> None:
 def test_size_limit_from_the_caller() -> None:
     data = dump_faq_table(real_entries(), "csv")
     assert parse_faq_upload(data, "a.csv", None, max_bytes=len(data)).ok
-    with pytest.raises(FaqFileError, match=r"文件过大：189\.\d KB，上限为 100\.0 KB"):
+    with pytest.raises(FaqFileError, match=r"文件过大：284\.\d KB，上限为 100\.0 KB"):
         parse_faq_upload(data, "a.csv", None, max_bytes=100 * 1024)
 
 
