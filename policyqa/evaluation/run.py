@@ -24,7 +24,7 @@ from policyqa.evaluation.metrics import (
     ranking_figures,
 )
 from service.answering import Answer, Answerer, Trace
-from service.tuning import DEFAULT_TUNING, Tuning
+from service.tuning import Tuning, tuning_for
 
 
 def _kind(query: Query, ds: Dataset) -> str:
@@ -98,7 +98,7 @@ def evaluate(
     folders: Sequence[Path],
     *,
     encoder: Encoder,
-    tuning: Tuning = DEFAULT_TUNING,
+    tuning: Tuning | None = None,
     index_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -108,6 +108,7 @@ def evaluate(
         started = time.perf_counter()
         build_from(ds.knowledge, out, encoder=encoder, progress=progress)
         index_seconds = time.perf_counter() - started
+        tuning = tuning or tuning_for(encoder.identity)
         answerer = Answerer(load_index(out), encoder, tuning=tuning)
         answerer.ask("预热")  # first call loads the dictionary: not a citizen's latency
         return summarise(run_queries(answerer, ds), index_seconds)
