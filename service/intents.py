@@ -21,10 +21,12 @@ _HUMAN = re.compile(
     r"|找个?人.{0,2}(问|聊|说)|^人工$"
 )
 _COMPLAINT = re.compile(r"投诉|举报|信访|上访|检举|控告")
-# Asking how a procedure works (怎么投诉) is a policy question, not a complaint.
+# Saying one wants to complain is a complaint, however it goes on ("我要投诉，找谁？").
+_WANTS_TO = re.compile(r"(我|本人)(要|想|需要|准备)(投诉|举报|信访|上访|检举|控告)")
+# Asking how a procedure works (怎么投诉, 去哪投诉, 找谁, 有没有奖励) is a policy question.
 _PROCEDURE = re.compile(
-    r"怎么|怎样|如何|流程|程序|期限|时限|多久|几天|条件|材料|哪里|哪个部门|什么|能否|可以|能不能"
-    r"|规定|要求|方式|途径|渠道|吗|\?|？"
+    r"怎么|怎样|如何|流程|程序|期限|时限|多久|几天|条件|材料|哪|什么|能否|可以|能不能"
+    r"|规定|要求|方式|途径|渠道|吗|\?|？|谁|有没有|有无|是否|多少|奖励|奖金"
 )
 _GREETING = re.compile(
     r"^(你好|您好|hello|hi|嗨|哈喽|在吗|在不在|早上好|上午好|中午好|下午好|晚上好|有人吗|你好呀|您好呀)+"
@@ -45,7 +47,7 @@ def classify(text: str) -> Intent:
     """``text`` is normalised (indexer.textnorm.normalize)."""
     if _HUMAN.search(text):
         return Intent.HUMAN
-    if _COMPLAINT.search(text) and not _PROCEDURE.search(text):
+    if _WANTS_TO.search(text) or (_COMPLAINT.search(text) and not _PROCEDURE.search(text)):
         return Intent.COMPLAINT
     for pattern, intent in (
         (_THANKS, Intent.THANKS),

@@ -173,6 +173,22 @@ def test_asking_how_to_complain_is_a_policy_question(client: TestClient) -> None
 
 
 @pytest.mark.parametrize(
+    ("question", "doc"),
+    [
+        ("采购结果不公平找谁投诉", "政府采购法"),
+        ("举报饭店不开发票有没有奖励", "税收征收管理法"),
+    ],
+)
+def test_colloquial_questions_about_complaining_are_answered(
+    client: TestClient, question: str, doc: str
+) -> None:
+    body = ask(client, question)
+    assert body["type"] in ("faq", "clarify") and not body["handoff"], body
+    cited = [s["doc_id"] for s in body["sources"]] + body["related"]
+    assert any(doc in c for c in cited), body
+
+
+@pytest.mark.parametrize(
     ("question", "word"), [("你好", "您好"), ("谢谢！", "不客气"), ("再见", "再见")]
 )
 def test_greetings_and_thanks_get_a_short_reply(

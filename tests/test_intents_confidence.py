@@ -21,6 +21,14 @@ from service.intents import Intent, classify, strip_greeting
         ("举报某单位挪用财政资金", Intent.COMPLAINT),
         ("供应商怎么投诉？", Intent.QUESTION),  # how a procedure works: a policy question
         ("投诉的期限是多久", Intent.QUESTION),
+        # Colloquial questions about the procedure, not complaints (issue 12).
+        ("饭店不给开发票去哪投诉", Intent.QUESTION),
+        ("采购结果不公平找谁投诉", Intent.QUESTION),
+        ("举报饭店不开发票有没有奖励", Intent.QUESTION),
+        ("投诉处理结果多少天出来", Intent.QUESTION),
+        # Saying one wants to complain stays a complaint, whatever follows.
+        ("我要投诉，这事找谁", Intent.COMPLAINT),
+        ("我想举报某饭店偷税", Intent.COMPLAINT),
         ("你好", Intent.GREETING),
         ("您好呀！", Intent.GREETING),
         ("谢谢啊", Intent.THANKS),
