@@ -25,7 +25,14 @@ NEIGHBOURING = [
     "信用卡逾期了怎么办",
     "公积金怎么提取",
     "医院挂号怎么预约",
-    "孩子上学怎么报名",
+    pytest.param(
+        "孩子上学怎么报名",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="answered by the income-tax FAQ entry on the 子女教育 deduction (its variant "
+            "孩子上学个税能扣多少钱): the FAQ gate is off (docs/retrieval.md)",
+        ),
+    ),
     pytest.param(
         "股票怎么开户",
         marks=pytest.mark.xfail(
