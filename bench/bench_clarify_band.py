@@ -36,13 +36,12 @@ import argparse
 import dataclasses
 import json
 import math
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import REPO, code_version, log
+from benchlib import REPO, code_version, folds_of, log
 
 from indexer.build import build_from
 from indexer.encoders import DEFAULT_ENCODER, make_encoder
@@ -202,9 +201,7 @@ def ask_set(name: str, eval_dir: Path, work: Path, encoder: Any) -> list[Questio
 def cross_validate(
     questions: Sequence[Question], side: str, folds: int, objective: str, names: Sequence[str]
 ) -> dict[str, Any]:
-    order = list(range(len(questions)))
-    random.Random(SEED).shuffle(order)
-    fold_of = {i: n % folds for n, i in enumerate(order)}
+    fold_of = folds_of(len(questions), folds, SEED)
     held: list[tuple[bool, Shown]] = []
     thresholds = []
     for k in range(folds):

@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, code_version, log
+from benchlib import REPO, code_version, folds_of, log
 
 from indexer.build import build_from
 from indexer.encoders import DEFAULT_ENCODER, make_encoder
@@ -105,9 +104,7 @@ def ask_set(name: str, eval_dir: Path, work: Path, encoder: Any, spec: str) -> d
 
 
 def cross_validate(questions: Sequence[Question], folds: int, target: float) -> dict[str, Any]:
-    order = list(range(len(questions)))
-    random.Random(SEED).shuffle(order)
-    fold_of = {i: n % folds for n, i in enumerate(order)}
+    fold_of = folds_of(len(questions), folds, SEED)
     held: list[Outcome] = []
     thresholds = []
     for k in range(folds):

@@ -31,12 +31,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, code_version, log
+from benchlib import REPO, code_version, folds_of, log
 
 from indexer.build import build_from
 from indexer.encoders import DEFAULT_ENCODER, make_encoder
@@ -157,9 +156,7 @@ def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
 def cross_validate(
     questions: Sequence[Question], path: str, folds: int, lost: float, tolerance: float
 ) -> dict[str, Any]:
-    order = list(range(len(questions)))
-    random.Random(SEED).shuffle(order)
-    fold_of = {i: n % folds for n, i in enumerate(order)}
+    fold_of = folds_of(len(questions), folds, SEED)
     held: list[tuple[str, Outcome]] = []
     gates = []
     for k in range(folds):

@@ -5,6 +5,7 @@ The scripts run as ``python bench/<script>.py``, so this folder is on their impo
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,14 @@ def code_version() -> str:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def folds_of(count: int, folds: int, seed: int = 12) -> list[int]:
+    """The k-fold split of the cross-validating scripts: item i's fold, the same for every script
+    and run (a seeded shuffle dealt round-robin)."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    fold = [0] * count
+    for n, i in enumerate(order):
+        fold[i] = n % folds
+    return fold
