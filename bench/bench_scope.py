@@ -1,6 +1,6 @@
-"""Fits the gate of service/scope.py (service/tuning.py ``scope_faq_words``/``_weight``,
-``scope_passage_words``/``_weight``) by k-fold cross-validation and prints the out-of-fold figures
-of what the citizen sees.
+"""Fits the gates of service/scope.py (service/tuning.py ``scope_faq_words``/``_weight`` and
+``passage_scope``) by k-fold cross-validation and prints the out-of-fold figures of what the
+citizen sees.
 
     .venv/bin/python bench/bench_scope.py --cache-dir DIR [--eval-dir DIR] [--folds 5]
 
@@ -10,18 +10,20 @@ tuning and the gate off: ``faq-bq-dev`` and ``policy-ncpqa-dev`` (each with ``oo
 bank questions of faq-bq-dev against the policy corpus alone, written into the cache folder, its
 index sharing the policy set's vectors). For every question the answer shown is kept with how much
 its first item backs the question (``KnowledgeScope.shown``: the path, the number of the
-question's salient words the FAQ entry or top excerpt contains and their summed IDF). The gate
-turns an answer or a clarification of a path into a decline when both are below the path's
-thresholds, so any thresholds' outcome follows from the one run.
+question's salient words the FAQ entry or top excerpt contains and their summed IDF) and the
+passage confidence's raw score. A gate turns an answer or a clarification of its path into a
+decline, so any gate's outcome follows from the one run.
 
-Fit, per path (the FAQ gate on faq-bq-dev, the passage gate on policy-ncpqa-dev and the
-neighbouring set, each with its out-of-scope questions), on k−1 folds over a grid of (words,
-weight): among the gates that decline at most a tolerated share of the in-scope questions
-answered or clarified right (tolerance 0: ``answered_right + clarified_right`` not lower), the one
-with the lowest cost per question — a wrong answer or clarification shown 1, an out-of-scope
-answer 1, a clarification with the right option c = 0.5 (out of scope: c), a declined in-scope
-question d = R / (1 + R) (one right answer lost must buy R wrong ones avoided; R = 5). Reported:
-tolerance 0 (shipped), 0.5 % and none (the cost alone). The held-out fold is judged with the fit;
+Fit, per path, on k−1 folds. The FAQ gate (on faq-bq-dev) is a word gate: a grid of (words,
+weight), declining when both are below. The passage gate (on policy-ncpqa-dev and the
+neighbouring set) is a logistic model of ``service.scope.SCOPE_FEATURES`` fitted on the questions
+the passage path answers or clarifies (in scope or not), with a grid of thresholds. Among the gates
+that decline at most a tolerated share of the in-scope questions answered or clarified right
+(tolerance 0: ``answered_right + clarified_right`` not lower), the one with the lowest cost per
+question — a wrong answer or clarification shown 1, an out-of-scope answer 1, a clarification
+with the right option c = 0.5 (out of scope: c), a declined in-scope question d = R / (1 + R) (one
+right answer lost must buy R wrong ones avoided; R = 5). Reported: tolerance 0, 0.5 % (shipped)
+and none (the cost alone). The held-out fold is judged with the fit;
 the folds pooled give the out-of-fold figures. The values for service/tuning.py are the fit on all
 questions.
 """
@@ -35,6 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from bench_clarify_band import fit_logistic
 from benchlib import REPO, code_version, folds_of, log
 
 from indexer.build import build_from
@@ -45,7 +49,8 @@ from policyqa.evaluation.metrics import Outcome, citizen_rates, shown_right
 from policyqa.evaluation.neighbours import write_neighbour_set
 from policyqa.evaluation.run import run_traced
 from service.answering import ACCEPT, Answerer
-from service.scope import Backing
+from service.clarify_model import ClarifyModel
+from service.scope import SCOPE_FEATURES, Backing, passage_backed, scope_signals
 from service.tuning import DEFAULT_TUNING
 
 OOS_SET = "oos-lcqmc-dev"
@@ -53,6 +58,7 @@ NEIGHBOURS = "neighbours"
 SETS = {"faq-bq-dev": "faq", "policy-ncpqa-dev": "passage", NEIGHBOURS: "passage"}
 WORDS = (0, 1, 2, 3, 4, 5)  # 0 = gate off
 WEIGHTS = tuple(round(0.1 * w, 1) for w in range(0, 26))  # in never-seen words' IDF
+THRESHOLDS = tuple(round(0.01 * t, 2) for t in range(0, 100))  # of the passage model; 0 = off
 # (R, tolerance): R = wrong answers avoided that one right answer lost is worth; tolerance = the
 # share of in-scope questions whose right answer the gate may decline on the training folds.
 VARIANTS = ((5.0, 0.0), (5.0, 0.005), (5.0, 1.0))
@@ -66,16 +72,25 @@ class Question:
     today: Outcome  # gate off
     path: str  # "faq", "passage" or "" (nothing would be shown)
     backing: Backing
+    signals: dict[str, float]  # the passage path's (service/clarify_model.passage_signals)
 
 
-Gate = tuple[int, float]  # (words, weight)
+Gate = tuple[int, float] | ClarifyModel  # FAQ: (words, weight); passages: the model
+
+
+def shown(q: Question) -> bool:
+    return q.today.answered or q.today.clarified
+
+
+def passes(q: Question, gate: Gate) -> bool:
+    if isinstance(gate, ClarifyModel):
+        return passage_backed(gate, q.backing, q.signals)
+    return q.backing.enough(words=gate[0], weight=gate[1])
 
 
 def gated(q: Question, gate: Gate, path: str) -> Outcome:
     o = q.today
-    if q.path != path or not (o.answered or o.clarified):
-        return o
-    if q.backing.enough(words=gate[0], weight=gate[1]):
+    if q.path != path or not shown(q) or passes(q, gate):
         return o
     return dataclasses.replace(o, answered=False, answer_type="none", shown=())
 
@@ -108,13 +123,31 @@ def right_lost(questions: Sequence[Question], gate: Gate, path: str) -> int:
     )
 
 
+def grid(questions: Sequence[Question], path: str) -> list[Gate]:
+    """The candidate gates, the gate off first: for passages, the model fitted on ``questions``
+    (in scope or not, among those the path answers or asks back) at every threshold."""
+    if path != "passage":
+        return [(0, 0.0)] + [(k, m) for k in WORDS if k > 0 for m in WEIGHTS if m > 0]
+    fitted = [q for q in questions if q.path == path and shown(q) and q.backing.salient > 0]
+    x = np.array([[scope_signals(q.backing, q.signals)[f] for f in SCOPE_FEATURES] for q in fitted])
+    y = np.array([q.today.kind != "oos" for q in fitted], dtype=float)
+    weights, bias = fit_logistic(x, y)
+    model = ClarifyModel(SCOPE_FEATURES, tuple(round(float(w), 3) for w in weights), 0.0, 0.0)
+    model = dataclasses.replace(model, bias=round(bias, 3))
+    return [dataclasses.replace(model, threshold=t) for t in THRESHOLDS]
+
+
 def fit(questions: Sequence[Question], path: str, lost: float, tolerance: float) -> Gate:
     """The lowest-cost gate that declines at most ``tolerance`` of the in-scope questions that
     were answered or clarified right (0: answered_right + clarified_right not lower)."""
     allowed = tolerance * sum(1 for q in questions if q.today.kind != "oos")
-    grid = [(0, 0.0)] + [(k, m) for k in WORDS if k > 0 for m in WEIGHTS if m > 0]
-    feasible = [g for g in grid if right_lost(questions, g, path) <= allowed]
-    return min(feasible, key=lambda g: (cost(questions, g, path, lost), g[0], g[1]))
+    feasible = [g for g in grid(questions, path) if right_lost(questions, g, path) <= allowed]
+    return min(feasible, key=lambda g: (cost(questions, g, path, lost), strictness(g)))
+
+
+def strictness(gate: Gate) -> tuple[float, ...]:
+    """Ties go to the laxest gate."""
+    return (gate.threshold,) if isinstance(gate, ClarifyModel) else gate
 
 
 def ask_set(name: str, eval_dir: Path, work: Path, encoder: Any) -> list[Question]:
@@ -131,7 +164,8 @@ def ask_set(name: str, eval_dir: Path, work: Path, encoder: Any) -> list[Questio
     index = load_index(index_dir)
     # The gate off: every gate's outcome is then derived from the one run (the shipped one is not
     # applied twice).
-    gate_off = dataclasses.replace(DEFAULT_TUNING, scope_faq_words=0, scope_passage_words=0)
+    no_model = dataclasses.replace(DEFAULT_TUNING.passage_scope, threshold=0.0)
+    gate_off = dataclasses.replace(DEFAULT_TUNING, scope_faq_words=0, passage_scope=no_model)
     answerer = Answerer(index, encoder, tuning=gate_off)
     answerer.ask("预热")
     log(f"{name}: asking {len(ds.queries)} questions")
@@ -142,8 +176,12 @@ def ask_set(name: str, eval_dir: Path, work: Path, encoder: Any) -> list[Questio
         excerpt = trace.passage_ranking[0][1] if trace.passage_ranking else None
         shown = answerer.scope.shown(trace.question, entry=entry, excerpt=excerpt)
         path, backing = shown if shown is not None else ("", Backing(0, 0, 0.0))
-        questions.append(Question(name, outcome, path, backing))
+        questions.append(Question(name, outcome, path, backing, dict(trace.passage_signals)))
     return questions
+
+
+def plain(gate: Gate) -> Any:
+    return dataclasses.asdict(gate) if isinstance(gate, ClarifyModel) else gate
 
 
 def figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -169,14 +207,14 @@ def cross_validate(
         "right_lost_worth": lost,
         "right_lost_tolerance": tolerance,
         "folds": folds,
-        "fold_gates": gates,
+        "fold_gates": [plain(g) for g in gates],
     }
     for name in dict.fromkeys(q.set for q in questions):
         result[name] = {
             "gate_off": figures([q.today for q in questions if q.set == name]),
             "out_of_fold": figures([o for s, o in held if s == name]),
         }
-    result["fit_on_all"] = fit(questions, path, lost, tolerance)
+    result["fit_on_all"] = plain(fit(questions, path, lost, tolerance))
     return result
 
 

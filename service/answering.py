@@ -30,7 +30,7 @@ from service.passages import PassageHit, PassageResult, PassageRetriever
 from service.query import QueryRep, prepare
 from service.query_encoder import QueryEncoder
 from service.references import Reference, ReferenceFinder
-from service.scope import KnowledgeScope
+from service.scope import KnowledgeScope, passage_backed
 from service.sessions import MemorySessionStore, Option, SessionStore, Turn, looks_like_follow_up
 from service.tuning import DEFAULT_TUNING, Tuning
 
@@ -183,7 +183,7 @@ class Answerer:
             passages = self._named_passage_first(passages, named)
         signals = self._passage_signals(query, passages) if passages else {}
         named_passage = passages is not None and passages.hits and self._passage_is(passages, named)
-        in_scope = bool(named_passage) or self._backed(text, faq, passages)
+        in_scope = bool(named_passage) or self._backed(text, faq, passages, signals)
         if in_scope and faq.hits and faq.confidence >= ACCEPT:
             faq = self._named_first(faq, named)
             if self._faq_is(faq, named) or not self.tuning.faq_clarify.asks_back(faq.signals):
@@ -200,12 +200,13 @@ class Answerer:
         else:
             confidence = max(faq.confidence, passages.confidence if passages else 0.0)
             confidence = confidence if in_scope else min(confidence, UNBACKED)
+            related = self._suggestions(text, faq)
             answer = Answer(
                 _new_id(),
                 AnswerType.NONE,
-                replies.NOT_FOUND,
+                replies.not_found(bool(related)),
                 confidence,
-                related=self._related(faq),
+                related=related,
                 handoff=True,
             )
         return answer, _trace(text, faq, passages, signals), options
@@ -253,7 +254,13 @@ class Answerer:
             partners.add(meta.interprets)
         return partners
 
-    def _backed(self, text: str, faq: FaqResult, passages: PassageResult | None) -> bool:
+    def _backed(
+        self,
+        text: str,
+        faq: FaqResult,
+        passages: PassageResult | None,
+        signals: dict[str, float],
+    ) -> bool:
         """Whether the FAQ entry or the excerpt that would be shown shares enough of the
         question's subject (service/scope.py): a neighbouring domain's question is declined."""
         entry = faq.hits[0].entry if faq.hits and faq.confidence >= ACCEPT else None
@@ -265,7 +272,7 @@ class Answerer:
         t = self.tuning
         if path == "faq":
             return backing.enough(words=t.scope_faq_words, weight=t.scope_faq_weight)
-        return backing.enough(words=t.scope_passage_words, weight=t.scope_passage_weight)
+        return passage_backed(t.passage_scope, backing, signals)
 
     def _faq_clarify(self, faq: FaqResult) -> tuple[Answer, tuple[Option, ...]]:
         """Which of the closest FAQ entries is meant: their standard questions, best first."""
@@ -311,6 +318,12 @@ class Answerer:
             related=labels,
         )
         return answer, tuple(options)
+
+    def _suggestions(self, text: str, faq: FaqResult) -> list[str]:
+        """The closest FAQ questions offered with a decline, only those about the question's
+        subject (sharing one of its salient words): a question about the weather gets none."""
+        about = [h for h in faq.hits if self.scope.about(text, h.entry)]
+        return [h.entry.question for h in about][: self.tuning.related]
 
     def _related(self, faq: FaqResult, exclude: str | None = None) -> list[str]:
         return [h.entry.question for h in faq.hits if h.entry.id != exclude][: self.tuning.related]

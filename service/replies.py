@@ -8,6 +8,17 @@ NOT_FOUND = (
     "抱歉，暂时没有找到与您的问题相符的政策内容。您可以换个说法再问，或看看下面这些相近的问题；"
     "也可以转人工，由工作人员为您解答。"
 )
+# The same without suggestions (none is about the question): what the window answers instead.
+NOT_FOUND_ALONE = (
+    "抱歉，暂时没有找到与您的问题相符的政策内容。本窗口解答财政预决算、政府采购、税收、会计、"
+    "社会保险、政务公开等政策问题，您可以换个说法再问；也可以转人工，由工作人员为您解答。"
+)
+
+
+def not_found(with_suggestions: bool) -> str:
+    return NOT_FOUND if with_suggestions else NOT_FOUND_ALONE
+
+
 _HANDOFF = {
     Intent.HUMAN: "好的，已为您转接人工服务，工作人员会尽快答复您。",
     Intent.COMPLAINT: "您反映的投诉、举报或信访事项需要由工作人员受理，已为您转接人工服务，"

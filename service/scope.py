@@ -13,7 +13,14 @@ Specificity is the words' IDF over the knowledge's own units (documents and FAQ 
 by the IDF of a word no unit uses (so that a threshold means the same in a knowledge base of six
 documents and one of six hundred); it is relative to what is loaded: with a bank FAQ loaded, bank
 questions are backed by bank entries.
-The thresholds per path are in service/tuning.py (fitted by bench/bench_scope.py).
+
+On the passage path, shared words alone miss bank questions whose words all occur in the policy
+corpus ("提前还款利息" near a text on loan interest subsidies), and a strict count declines right
+answers. The passage gate is a small logistic model (service/clarify_model.py's ``ClarifyModel``)
+of the passage confidence's raw score and the two backing figures (``SCOPE_FEATURES``): an excerpt
+that matches the question well and holds several of its specific words backs it. The FAQ path keeps
+the word gate (cross-validation leaves it off). The models and thresholds are in service/tuning.py,
+fitted by bench/bench_scope.py (docs/retrieval.md, "Neighbouring domains").
 """
 
 from __future__ import annotations
@@ -28,7 +35,15 @@ from indexer.models import FaqEntry
 from indexer.store import LoadedIndex
 from indexer.textnorm import normalize
 from indexer.tokenize import salient_words, tokenize
+from service.clarify_model import ClarifyModel
 from service.query import synonyms
+
+# The passage gate's signals: the passage confidence's raw score, the shared salient words and
+# their summed IDF (``Backing``).
+SCOPE_FEATURES: tuple[str, ...] = ("raw", "shared", "weight")
+
+
+SUGGEST_SHARE = 0.5  # of the question's subject an FAQ entry holds to be suggested with a decline
 
 
 @dataclass(frozen=True)
@@ -51,10 +66,12 @@ class KnowledgeScope:
         self.doc_keywords = index.doc_keywords
         self.doc_df = np.diff(index.doc_keywords.weights.indptr)  # documents holding each word
         self.entry_text: dict[str, str] = {}
+        self.entry_questions: dict[str, str] = {}
         self.entry_df: Counter[str] = Counter()
         for entry in index.faqs.values():
             text = normalize(" ".join((*entry.questions, entry.answer)))
             self.entry_text[entry.id] = text
+            self.entry_questions[entry.id] = normalize(" ".join(entry.questions))
             self.entry_df.update(set(tokenize(text)))
         self.units = index.doc_keywords.rows + len(index.faqs)
 
@@ -82,6 +99,19 @@ class KnowledgeScope:
             text = normalize(" ".join((*entry.questions, entry.answer)))
         return self.backing(question, text)
 
+    def about(self, question: str, entry: FaqEntry) -> bool:
+        """Whether the entry's questions (standard and variants) hold at least half of the
+        question's subject (its salient words weighted by IDF; a word the knowledge never uses
+        weighs most): worth suggesting when the question is not answered. "周杰伦的新歌叫什么名字"
+        shares 名字 with an entry on adding a spouse's name to a deed; that is not its subject."""
+        text = self.entry_questions.get(entry.id)
+        if text is None:
+            text = normalize(" ".join(entry.questions))
+        weights = {w: self.idf(w) for w in salient_words(question)}
+        total = sum(weights.values())
+        shared = sum(v for w, v in weights.items() if _contains(text, w))
+        return total > 0 and shared >= SUGGEST_SHARE * total
+
     def shown(
         self, question: str, *, entry: FaqEntry | None, excerpt: str | None
     ) -> tuple[str, Backing] | None:
@@ -92,6 +122,25 @@ class KnowledgeScope:
         if excerpt is not None:
             return "passage", self.backing(question, normalize(excerpt))
         return None
+
+
+def scope_signals(backing: Backing, passage_signals: dict[str, float]) -> dict[str, float]:
+    return {
+        "raw": passage_signals.get("raw", 0.0),
+        "shared": float(backing.shared),
+        "weight": backing.weight,
+    }
+
+
+def passage_backed(
+    model: ClarifyModel, backing: Backing, passage_signals: dict[str, float]
+) -> bool:
+    """Whether the passage gate lets the excerpt answer: its modelled probability that the question
+    is about the knowledge is at least the threshold (0: no gate). A question without salient words
+    (a number, a greeting) says nothing against the text."""
+    if model.threshold <= 0 or backing.salient == 0:
+        return True
+    return model.probability(scope_signals(backing, passage_signals)) >= model.threshold
 
 
 def _contains(text: str, word: str) -> bool:

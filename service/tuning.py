@@ -44,14 +44,17 @@ class Tuning:
         ("margin", "margin_next"), weights=(1.800, 6.115), bias=-0.895, threshold=0.41
     )
     clarify_options: int = 3
-    # Decline (instead of answering or asking back) when the FAQ entry or the excerpt the service
-    # would show shares fewer than ``*_words`` of the question's salient words and their summed
-    # IDF (in units of a never-seen word's) is below ``*_weight`` (service/scope.py); words 0 = no
-    # gate. Fitted by k-fold cross-validation (bench/bench_scope.py, docs/retrieval.md).
+    # Decline (instead of answering or asking back) when the FAQ entry the service would show
+    # shares fewer than ``scope_faq_words`` of the question's salient words and their summed IDF
+    # (in units of a never-seen word's) is below ``scope_faq_weight`` (service/scope.py); words 0 =
+    # no gate. On the passage path, when ``passage_scope``'s probability that the excerpt backs the
+    # question (its raw score, shared words and their weight) is below its threshold (0: no gate).
+    # Fitted by k-fold cross-validation (bench/bench_scope.py, docs/retrieval.md).
     scope_faq_words: int = 0
     scope_faq_weight: float = 0.0
-    scope_passage_words: int = 3
-    scope_passage_weight: float = 0.8
+    passage_scope: ClarifyModel = ClarifyModel(
+        ("raw", "shared", "weight"), weights=(12.434, 1.093, 0.76), bias=-9.586, threshold=0.51
+    )
 
 
 DEFAULT_TUNING = Tuning()

@@ -143,11 +143,25 @@ def test_withheld_document_never_appears(client: TestClient, question: str) -> N
     assert "内部工作方案" not in str(response.json()["sources"])
 
 
-def test_out_of_scope_is_declined_with_suggestions_and_a_person(client: TestClient) -> None:
-    body = ask(client, "周杰伦的新歌叫什么名字？")
+@pytest.mark.parametrize(
+    "question", ["周杰伦的新歌叫什么名字？", "今天天气怎么样", "信用卡逾期了怎么办", "车险理赔流程"]
+)
+def test_out_of_scope_is_declined_with_a_person_and_no_unrelated_suggestions(
+    client: TestClient, question: str
+) -> None:
+    body = ask(client, question)
     assert body["type"] == "none" and body["handoff"] is True
-    assert body["sources"] == [] and len(body["related"]) == 3
+    assert body["sources"] == [] and body["related"] == [], body["related"]
     assert body["confidence"] < 0.5 and "没有找到" in body["answer"]
+    # Without suggestions the reply says what the window answers, not "see the questions below".
+    assert "相近的问题" not in body["answer"] and "政府采购" in body["answer"]
+
+
+def test_a_decline_suggests_the_faq_questions_about_its_subject(client: TestClient) -> None:
+    body = ask(client, "发票丢了")
+    assert body["type"] == "none" and body["handoff"] is True
+    assert body["related"] and all("发票" in q for q in body["related"]), body["related"]
+    assert "相近的问题" in body["answer"]
 
 
 @pytest.mark.parametrize(
