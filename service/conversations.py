@@ -20,13 +20,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from indexer.textnorm import normalize
+from service import conversation_rows as rows
 from service.answering import Answer, Answerer, AnswerType
+from service.conversation_rows import ACTIVE
 from service.db.engine import Database
+from service.db.group_commit import GroupCommit
 from service.db.models import (
     AnswerRecord,
     Conversation,
@@ -42,10 +45,10 @@ from service.office_hours import OfficeHours
 from service.pii import mask
 from service.problems import NotFound
 from service.schemas import AskResponse
+from service.sessions import CarriedContext, Turn, carried_context, stored_context
 
 log = logging.getLogger("policyqa.conversations")
 
-ACTIVE = ("open", "claimed")  # ticket states in which the bot stays silent
 WEB = "web"
 
 
@@ -73,6 +76,9 @@ class _Opened:
     conversation_id: str
     silent_payload: dict[str, Any] | None  # set when a ticket is open: the reply, no answering
     message_ids: list[int]
+    # The follow-up context stored on the conversation's row (service/sessions.py).
+    context: dict[str, Any] | None = None
+    context_at: datetime | None = None
 
 
 def active_ticket(db: Session, conversation_id: str) -> Ticket | None:
@@ -101,6 +107,8 @@ class Conversations:
         self.retention = timedelta(days=retention_days)
         # Why conversations cannot be recorded right now (the database failed); for /readyz.
         self.problem: str | None = None
+        # A question's two writes, committed with those of the questions asked at the same time.
+        self.writes = GroupCommit(database)
 
     # ---- asking ----------------------------------------------------------------------------
 
@@ -152,6 +160,8 @@ class Conversations:
         session_id: str | None,
         session_key: str | None,
     ) -> dict[str, Any]:
+        """Two transactions a question: the citizen's message (with the conversation's context
+        read for the answerer), then the answer (with the context it leaves for a follow-up)."""
         answerer = self._answerer()  # raises Unavailable before anything is stored
         text = mask(question)
         opened = self._receive(text, channel, session_id=session_id, session_key=session_key)
@@ -159,24 +169,66 @@ class Conversations:
             self.notifier.publish(opened.conversation_id, message_id)
         if opened.silent_payload is not None:
             return opened.silent_payload
+        carried = CarriedContext(
+            self.database, opened.conversation_id, opened.context, opened.context_at
+        )
         started = time.perf_counter()
-        answer = answerer.ask(text, session_id=opened.conversation_id)
+        with carried_context(carried):
+            answer = answerer.ask(text, session_id=opened.conversation_id)
         latency_ms = (time.perf_counter() - started) * 1000
-        with self.database.session() as db:
-            if answer.type == AnswerType.HANDOFF:
-                conversation = db.get(Conversation, opened.conversation_id, with_for_update=True)
-                assert conversation is not None
-                if active_ticket(db, conversation.id) is None:
-                    complaint = classify(normalize(text)) == Intent.COMPLAINT
-                    reason = "complaint" if complaint else "human"
-                    db.add(self._new_ticket(conversation, reason=reason))
-                # The fixed reply says "已为您转接人工服务…"; the notice says it with the when.
-                lead = answer.answer.split("已为您转接人工服务", 1)[0]
-                answer.answer = f"{lead}{self.notice()}"
+        if answer.type == AnswerType.HANDOFF:
+            payload, message_id = self._record_handoff(
+                opened.conversation_id, channel, text, answer, latency_ms, carried.remembered
+            )
+        else:
             payload = answer_payload(answer, opened.conversation_id)
-            message = self._record_answer(db, opened.conversation_id, channel, payload, latency_ms)
-        self.notifier.publish(opened.conversation_id, message.id)
+            message_id = self.writes.run(
+                lambda db: self._record_answer(
+                    db,
+                    opened.conversation_id,
+                    channel,
+                    text,
+                    payload,
+                    latency_ms,
+                    remembered=carried.remembered,
+                )
+            )
+        self.notifier.publish(opened.conversation_id, message_id)
         return payload
+
+    def _record_handoff(
+        self,
+        conversation_id: str,
+        channel: str,
+        text: str,
+        answer: Answer,
+        latency_ms: float,
+        remembered: Turn | None,
+    ) -> tuple[dict[str, Any], int]:
+        """The answer that hands the conversation over, with its ticket (unless one is open):
+        the conversation's row is locked so that two such messages open one ticket."""
+        with self.database.session() as db:
+            conversation = db.get(Conversation, conversation_id, with_for_update=True)
+            assert conversation is not None
+            if active_ticket(db, conversation.id) is None:
+                complaint = classify(normalize(text)) == Intent.COMPLAINT
+                reason = "complaint" if complaint else "human"
+                db.add(self._new_ticket(conversation, reason=reason))
+                db.flush()
+            # The fixed reply says "已为您转接人工服务…"; the notice says it with the when.
+            lead = answer.answer.split("已为您转接人工服务", 1)[0]
+            answer.answer = f"{lead}{self.notice()}"
+            payload = answer_payload(answer, conversation_id)
+            message_id = self._record_answer(
+                db.connection(),
+                conversation_id,
+                channel,
+                text,
+                payload,
+                latency_ms,
+                remembered=remembered,
+            )
+        return payload, message_id
 
     def notice(self) -> str:
         return self.office_hours.notice(datetime.now(UTC))
@@ -186,103 +238,105 @@ class Conversations:
     ) -> _Opened:
         """Finds or starts the conversation and stores the citizen's message; when a ticket is
         open, also the silent reply (all in one transaction)."""
-        with self.database.session() as db:
-            conversation = self._find(db, channel, session_id=session_id, session_key=session_key)
-            now = utcnow()
-            if conversation is None:
-                conversation = Conversation(
-                    id=new_session_id(),
-                    channel=channel,
-                    channel_key=session_key,
-                    created_at=now,
-                    last_seen_at=now,
-                )
-                db.add(conversation)
-                db.flush()
-            conversation.last_seen_at = now
-            ticket = active_ticket(db, conversation.id)
-            citizen = Message(
-                conversation_id=conversation.id,
-                ticket_id=ticket.id if ticket else None,
-                role="citizen",
-                text=text,
-                created_at=now,
+        return self.writes.run(
+            lambda db: self._received(
+                db, text, channel, session_id=session_id, session_key=session_key
             )
-            db.add(citizen)
-            db.flush()
-            if ticket is None:
-                return _Opened(conversation.id, None, [citizen.id])
-            payload = {
-                "answer_id": uuid.uuid4().hex,
-                "type": AnswerType.HANDOFF.value,
-                "answer": "您的留言已转给工作人员。"
-                + self.notice().removeprefix("已为您转接人工服务。"),
-                "confidence": 1.0,
-                "sources": [],
-                "related": [],
-                "handoff": True,
-                "session_id": conversation.id,
-            }
-            bot = self._record_answer(db, conversation.id, channel, payload, 0.0, ticket.id)
-            return _Opened(conversation.id, payload, [citizen.id, bot.id])
+        )
+
+    def _received(
+        self,
+        db: Connection,
+        text: str,
+        channel: str,
+        *,
+        session_id: str | None,
+        session_key: str | None,
+    ) -> _Opened:
+        now = utcnow()
+        conversation = self._find(db, channel, session_id=session_id, session_key=session_key)
+        ticket_id: str | None = None
+        if conversation is None:
+            conversation = rows.open_conversation(
+                db, conversation_id=new_session_id(), channel=channel, key=session_key, now=now
+            )
+        else:
+            rows.seen(db, conversation.id, now)
+            ticket_id = rows.active_ticket_id(db, conversation.id)
+        citizen = rows.add_message(
+            db,
+            conversation_id=conversation.id,
+            ticket_id=ticket_id,
+            role="citizen",
+            text=text,
+            created_at=now,
+        )
+        if ticket_id is None:
+            return _Opened(
+                conversation.id, None, [citizen], conversation.context, conversation.context_at
+            )
+        payload = {
+            "answer_id": uuid.uuid4().hex,
+            "type": AnswerType.HANDOFF.value,
+            "answer": "您的留言已转给工作人员。"
+            + self.notice().removeprefix("已为您转接人工服务。"),
+            "confidence": 1.0,
+            "sources": [],
+            "related": [],
+            "handoff": True,
+            "session_id": conversation.id,
+        }
+        bot = self._record_answer(db, conversation.id, channel, text, payload, 0.0, ticket_id)
+        return _Opened(conversation.id, payload, [citizen, bot])
 
     def _find(
-        self, db: Session, channel: str, *, session_id: str | None, session_key: str | None
-    ) -> Conversation | None:
+        self, db: Connection, channel: str, *, session_id: str | None, session_key: str | None
+    ) -> rows.ConversationRow | None:
         if session_key is not None:
-            return db.scalars(
-                select(Conversation).where(
-                    Conversation.channel == channel, Conversation.channel_key == session_key
-                )
-            ).first()
+            return rows.by_key(db, channel, session_key)
         if not session_id:
             return None
-        conversation = db.get(Conversation, session_id)
+        conversation = rows.by_id(db, session_id)
         if conversation is None or conversation.channel_key is not None:
             return None  # never issued (or a channel's conversation: not addressable by id)
         if utcnow() - conversation.last_seen_at > self.session_ttl and (
-            active_ticket(db, conversation.id) is None
+            rows.active_ticket_id(db, conversation.id) is None
         ):
             return None  # expired: the message starts a new conversation
         return conversation
 
     def _record_answer(
         self,
-        db: Session,
+        db: Connection,
         conversation_id: str,
         channel: str,
+        question: str,
         payload: dict[str, Any],
         latency_ms: float,
         ticket_id: str | None = None,
-    ) -> Message:
-        question = db.scalars(
-            select(Message.text)
-            .where(Message.conversation_id == conversation_id, Message.role == "citizen")
-            .order_by(Message.id.desc())
-            .limit(1)
-        ).first()
-        db.add(
-            AnswerRecord(
-                id=payload["answer_id"],
-                conversation_id=conversation_id,
-                channel=channel,
-                question=question or "",
-                type=payload["type"],
-                confidence=payload["confidence"],
-                sources=payload["sources"],
-                latency_ms=round(latency_ms, 2),
-            )
+        *,
+        remembered: Turn | None = None,
+    ) -> int:
+        """The answer (``answers``, for analytics and the printable page), the bot's message
+        carrying it (its id is returned) and the context it leaves for a follow-up."""
+        if remembered is not None:
+            rows.remember(db, conversation_id, stored_context(remembered))
+        rows.add_answer(
+            db,
+            conversation_id=conversation_id,
+            channel=channel,
+            question=question,
+            payload=payload,
+            latency_ms=latency_ms,
         )
-        message = Message(
+        return rows.add_message(
+            db,
             conversation_id=conversation_id,
             ticket_id=ticket_id,
             role="bot",
             text=payload["answer"],
             answer=payload,
         )
-        db.add(message)
-        db.flush()
-        return message
 
     def _new_ticket(self, conversation: Conversation, *, reason: str) -> Ticket:
         return Ticket(

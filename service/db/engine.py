@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[str, Database] = {}
@@ -54,6 +54,13 @@ class Database:
         """One transaction: committed when the block ends, rolled back on an exception."""
         with self.sessions() as db, db.begin():
             yield db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction on a plain connection (SQL expressions, no ORM unit of work): for the
+        few statements of a hot path, where the ORM's bookkeeping would cost more than the SQL."""
+        with self.engine.begin() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()
