@@ -32,7 +32,6 @@ with that c.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -41,10 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import REPO, code_version, folds_of, log
+from benchlib import code_version, cv_parser, folds_of, log
 
 from indexer.build import build_from
-from indexer.encoders import DEFAULT_ENCODER, make_encoder
+from indexer.encoders import make_encoder
 from indexer.store import load_index
 from policyqa.evaluation.dataset import load_datasets
 from policyqa.evaluation.metrics import Outcome, shown_right
@@ -237,13 +236,7 @@ def load_questions(path: Path) -> list[Question]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
-    parser.add_argument(
-        "--cache-dir", type=Path, required=True, help="index folders per set (re-used)"
-    )
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
+    parser = cv_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated subset")
     parser.add_argument(
         "--reuse", action="store_true", help="re-use the questions asked by an earlier run"

@@ -19,7 +19,6 @@ give the out-of-fold figures. The ranking figures (R@1, MRR@10) do not depend on
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import time
@@ -27,10 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPO, code_version, folds_of, log
+from benchlib import code_version, cv_parser, folds_of, log
 
 from indexer.build import build_from
-from indexer.encoders import DEFAULT_ENCODER, make_encoder
+from indexer.encoders import make_encoder
 from indexer.store import load_index
 from policyqa.evaluation.dataset import load_datasets
 from policyqa.evaluation.metrics import Outcome, citizen_rates, ranking_figures
@@ -121,14 +120,10 @@ def cross_validate(questions: Sequence[Question], folds: int, target: float) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
-    parser.add_argument("--cache-dir", type=Path, required=True, help="index folders (re-used)")
-    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
+    parser = cv_parser(__doc__.split("\n\n")[0], cache_help="index folders (re-used)")
     parser.add_argument(
         "--sets", default="policy-ncpqa-dev", help="comma-separated folders of --eval-dir"
     )
-    parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
         "--oos-target",
         type=float,

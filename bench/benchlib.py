@@ -5,6 +5,7 @@ The scripts run as ``python bench/<script>.py``, so this folder is on their impo
 
 from __future__ import annotations
 
+import argparse
 import random
 import subprocess
 import sys
@@ -48,3 +49,18 @@ def folds_of(count: int, folds: int, seed: int = 12) -> list[int]:
     for n, i in enumerate(order):
         fold[i] = n % folds
     return fold
+
+
+def cv_parser(
+    description: str, *, cache_help: str = "index folders per set (re-used)"
+) -> argparse.ArgumentParser:
+    """The arguments every cross-validating script takes: ``--eval-dir``, ``--cache-dir``
+    (required), ``--folds`` and ``--encoder``; the script adds its own."""
+    from indexer.encoders import DEFAULT_ENCODER  # here: the other scripts need not import it
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
+    parser.add_argument("--cache-dir", type=Path, required=True, help=cache_help)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
+    return parser

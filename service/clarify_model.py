@@ -28,7 +28,7 @@ bench/bench_clarify_band.py and stored in service/tuning.py (docs/retrieval.md).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,30 @@ class ClarifyModel:
 
     def asks_back(self, signals: Mapping[str, float]) -> bool:
         return self.probability(signals) < self.threshold
+
+
+class Signals(Mapping[str, float]):
+    """Signals by name, in the order given; a signal given as a function is computed when first
+    read. A clarify model reads only its features, a trace reads them all: what only some models
+    use (and costs more to compute) is then computed only for them."""
+
+    def __init__(self, signals: Mapping[str, float | Callable[[], float]]) -> None:
+        self._signals = dict(signals)
+
+    def __getitem__(self, name: str) -> float:
+        value = self._signals[name]
+        if callable(value):
+            value = self._signals[name] = value()
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._signals)
+
+    def __len__(self) -> int:
+        return len(self._signals)
+
+    def __repr__(self) -> str:
+        return f"Signals({dict(self)!r})"
 
 
 def relative_margin(top: float, other: float | None) -> float:

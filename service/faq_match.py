@@ -8,6 +8,8 @@ and on how much of the question's wording the FAQ collection knows at all.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +18,7 @@ from indexer.models import FaqEntry
 from indexer.store import LoadedIndex
 from indexer.textnorm import normalize
 from indexer.tokenize import char_tokens, tokenize
-from service.clarify_model import cosine, length_signal, relative_margin
+from service.clarify_model import Signals, cosine, length_signal, relative_margin
 from service.confidence import calibrate, coverage
 from service.query import QueryRep, expand
 from service.tuning import Tuning
@@ -34,7 +36,25 @@ class FaqResult:
     raw: float
     confidence: float
     # What tells the top entry from its neighbours (service/clarify_model.py FAQ_FEATURES).
-    signals: dict[str, float] = field(default_factory=dict)
+    signals: Mapping[str, float] = field(default_factory=dict)
+
+
+class EntryWords:
+    """Each entry's words (its questions with the documents' wording of colloquial terms) and
+    their IDF over the entries, for telling which of two close entries the question's own words
+    point at."""
+
+    def __init__(self, entries: Sequence[FaqEntry]) -> None:
+        self.words = [
+            frozenset(w for q in e.questions for w in tokenize(expand(normalize(q))))
+            for e in entries
+        ]
+        counts: dict[str, int] = {}
+        for words in self.words:
+            for w in words:
+                counts[w] = counts.get(w, 0) + 1
+        n = max(len(entries), 1)
+        self.idf = {w: math.log(1 + n / c) for w, c in counts.items()}
 
 
 class FaqMatcher:
@@ -57,18 +77,20 @@ class FaqMatcher:
             np.add.at(centroids, self.row_entry, index.faq_vectors.vectors)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         self.centroids = centroids / np.maximum(norms, 1e-12)
-        # Each entry's words (its questions with the documents' wording of colloquial terms), for
-        # telling which of two close entries the question's own words point at.
-        self.entry_words = [
-            frozenset(w for q in e.questions for w in tokenize(expand(normalize(q))))
-            for e in self.entries
-        ]
-        counts: dict[str, int] = {}
-        for words in self.entry_words:
-            for w in words:
-                counts[w] = counts.get(w, 0) + 1
-        n = max(len(self.entries), 1)
-        self.word_idf = {w: math.log(1 + n / c) for w, c in counts.items()}
+        # Cutting every FAQ question into words is most of this matcher's loading, and only the
+        # word margin needs it: built when a question first needs that signal (a clarify model
+        # that uses it, or a trace), once, whichever thread gets there first.
+        self._entry_words: EntryWords | None = None
+        self._entry_words_lock = threading.Lock()
+
+    def entry_words(self) -> EntryWords:
+        built = self._entry_words
+        if built is None:
+            with self._entry_words_lock:
+                if self._entry_words is None:
+                    self._entry_words = EntryWords(self.entries)
+                built = self._entry_words
+        return built
 
     def match(self, query: QueryRep, *, limit: int = 10) -> FaqResult:
         if not self.entries:
@@ -93,25 +115,32 @@ class FaqMatcher:
         second = int(order[1]) if len(order) > 1 else None
         dense = (best_row + centroid) / 2
         runner = second if second is not None else best
-        signals = {
-            "margin": relative_margin(hits[0].score, hits[1].score if second is not None else None),
-            "dense_margin": float(dense[best] - dense[runner]),
-            "keyword_margin": float((keyword[best] - keyword[runner]) / top_kw)
-            if top_kw > 0
-            else 0,
-            "word_margin": self._word_margin(query, best, runner),
-            "pair": cosine(self.centroids[best], self.centroids[runner]) if runner != best else 0,
-            "agree": float(keyword[best] / top_kw) if top_kw > 0 else 0.0,
-            "raw": raw,
-            "length": length_signal(query.text),
-        }
+        signals = Signals(
+            {
+                "margin": relative_margin(
+                    hits[0].score, hits[1].score if second is not None else None
+                ),
+                "dense_margin": float(dense[best] - dense[runner]),
+                "keyword_margin": float((keyword[best] - keyword[runner]) / top_kw)
+                if top_kw > 0
+                else 0,
+                "word_margin": lambda: self._word_margin(query, best, runner),
+                "pair": cosine(self.centroids[best], self.centroids[runner])
+                if runner != best
+                else 0,
+                "agree": float(keyword[best] / top_kw) if top_kw > 0 else 0.0,
+                "raw": raw,
+                "length": length_signal(query.text),
+            }
+        )
         return FaqResult(hits, raw, confidence, signals)
 
     def _word_margin(self, query: QueryRep, top: int, runner: int) -> float:
         """IDF-weighted share of the question's words in the top entry minus in the runner-up:
         "个税起征点" names income tax, which the VAT 起征点 entry does not."""
-        words = {w: self.word_idf[w] for w in set(query.words) if w in self.word_idf}
-        a, b = self.entry_words[top], self.entry_words[runner]
+        table = self.entry_words()
+        words = {w: table.idf[w] for w in set(query.words) if w in table.idf}
+        a, b = table.words[top], table.words[runner]
         return coverage(words, set(words) & a) - coverage(words, set(words) & b)
 
     def _known(self, query: QueryRep) -> float:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -46,6 +47,20 @@ def ready_client(app: FastAPI, *, timeout: float = 180) -> Iterator[TestClient]:
             assert time.monotonic() < deadline, client.get("/readyz").text
             time.sleep(0.1)
         yield client
+
+
+def ask(
+    client: TestClient, question: str, session_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """POST ``question`` to /api/v1/ask (with ``session_id`` when given, and any other request
+    ``fields``); asserts 200 and returns the JSON answer."""
+    payload: dict[str, Any] = {"question": question, **fields}
+    if session_id is not None:
+        payload["session_id"] = session_id
+    response = client.post("/api/v1/ask", json=payload)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from service.db.engine import get_database
 from service.db.migrate import upgrade
 from service.engine import load_answerer
 from tests.analytics_month import FAMILIES, TICKET_WAITS, Asked, Month, generate
+from tests.conftest import ask
 from tests.desk_helpers import desk_app, make_user, sign_in
 
 OUTCOMES = {
@@ -41,13 +42,6 @@ OUTCOMES = {
 @pytest.fixture(scope="module")
 def answerer(sample_index: Path) -> Answerer:
     return load_answerer(sample_index)
-
-
-def ask(client: TestClient, question: str, session: str | None = None) -> dict[str, Any]:
-    response = client.post("/api/v1/ask", json={"question": question, "session_id": session})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def through_public_paths(client: TestClient, month: Month) -> str:

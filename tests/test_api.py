@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.config import Settings
 from tests.conftest import WITHHELD_MARKER, ready_client
+from tests.conftest import ask as ask_shared
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +26,8 @@ ASK_PATH = "/api/v1/ask"
 
 
 def ask(client: TestClient, question: Any, **extra: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/ask", json={"question": question, **extra})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    """The shared ``ask``, and the response's shape checked."""
+    body = ask_shared(client, question, **extra)
     assert set(body) == {
         "answer_id",
         "type",

@@ -7,7 +7,13 @@ import math
 
 import pytest
 
-from service.clarify_model import FAQ_FEATURES, PASSAGE_FEATURES, ClarifyModel, relative_margin
+from service.clarify_model import (
+    FAQ_FEATURES,
+    PASSAGE_FEATURES,
+    ClarifyModel,
+    Signals,
+    relative_margin,
+)
 from service.tuning import DEFAULT_TUNING
 
 MODEL = ClarifyModel(("margin", "pair"), weights=(6.0, -1.0), bias=-1.0, threshold=0.2)
@@ -24,6 +30,22 @@ def test_asks_back_below_the_threshold_only() -> None:
     assert not MODEL.asks_back({"margin": 0.3, "pair": 0.5})  # p ≈ 0.52
     never = ClarifyModel(("margin",), (1.0,), -60.0, 0.0)
     assert not never.asks_back({"margin": 0.0})
+
+
+def test_a_signal_given_as_a_function_is_computed_once_and_only_when_read() -> None:
+    computed: list[str] = []
+
+    def word_margin() -> float:
+        computed.append("word_margin")
+        return 0.4
+
+    signals = Signals({"margin": 0.3, "word_margin": word_margin, "pair": 0.5})
+    assert not MODEL.asks_back(signals) and computed == []  # the model does not name it
+    assert list(signals.items()) == [("margin", 0.3), ("word_margin", 0.4), ("pair", 0.5)]
+    assert {"raw": 1.0, **signals}["word_margin"] == 0.4 and computed == ["word_margin"]
+    uses_it = ClarifyModel(("word_margin",), (1.0,), 0.0, 0.5)
+    assert uses_it.probability(signals) == pytest.approx(1 / (1 + math.exp(-0.4)))
+    assert computed == ["word_margin"]
 
 
 def test_one_weight_per_signal() -> None:

@@ -19,6 +19,7 @@ from service.answering import Answerer
 from service.db.engine import get_database
 from service.db.models import Conversation, Message, Ticket
 from service.engine import load_answerer
+from tests.conftest import ask
 from tests.desk_helpers import desk_app, make_user, sign_in, token_for
 
 
@@ -34,13 +35,6 @@ def client(answerer: Answerer, sample_index: Path, database_url: str) -> Any:
         make_user(database_url, "agent2", "agent")
         make_user(database_url, "boss", "admin")
         yield c
-
-
-def ask(client: TestClient, question: str, session_id: str | None = None) -> dict[str, Any]:
-    response = client.post("/api/v1/ask", json={"question": question, "session_id": session_id})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def count(url: str, model: Any) -> int:

@@ -26,6 +26,7 @@ from service.db.models import AuditEntry, DocItem, DocReview, DocVersion, FaqIte
 from service.engine import load_answerer
 from service.faqs.refresh import Refresher
 from service.faqs.source import import_entries
+from tests.conftest import ask
 from tests.desk_helpers import desk_app, make_user, sign_in
 from tests.document_files import (
     INTERPRETATION_ID,
@@ -77,13 +78,6 @@ def upload(
     return session.post(
         f"{DOCS}/upload", files={"file": (name, data, media)}, data=form, headers=csrf
     )
-
-
-def ask(client: TestClient, question: str) -> dict[str, Any]:
-    r = client.post("/api/v1/ask", json={"question": question})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def counts(url: str) -> tuple[int, int, int]:

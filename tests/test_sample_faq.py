@@ -13,7 +13,6 @@ import unicodedata
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +21,7 @@ from indexer.faq_files import load_faq_file
 from indexer.models import FaqEntry
 from service.app import create_app
 from service.config import Settings
-from tests.conftest import KNOWLEDGE, ready_client
+from tests.conftest import KNOWLEDGE, ask, ready_client
 
 # (question as a citizen asks it, id of the entry that must answer)
 COLLOQUIAL = [
@@ -116,14 +115,6 @@ def _bigrams(text: str) -> set[str]:
 def client(sample_index: Path) -> Iterator[TestClient]:
     with ready_client(create_app(Settings(index_dir=sample_index))) as c:
         yield c
-
-
-def ask(client: TestClient, question: str, session_id: str | None = None) -> dict[str, Any]:
-    extra = {"session_id": session_id} if session_id else {}
-    response = client.post("/api/v1/ask", json={"question": question, **extra})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_the_sample_faq_covers_the_window_topics() -> None:

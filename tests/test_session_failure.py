@@ -11,13 +11,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import Settings
+from tests.conftest import ask
 
 ASK = "/api/v1/ask"
 
@@ -52,13 +52,6 @@ def _fill(folder: Path) -> Path:
     return filler
 
 
-def _ask(client: TestClient, question: str, session_id: str | None) -> dict[str, Any]:
-    response = client.post(ASK, json={"question": question, "session_id": session_id})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def test_a_full_disk_loses_context_not_answers(
     sample_index: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -70,15 +63,15 @@ def test_a_full_disk_loses_context_not_answers(
             time.sleep(0.2)
         question, follow_up = "供应商对中标结果有异议，怎么提出质疑？", "那需要什么材料？"
         alone = client.post(ASK, json={"question": follow_up}).json()
-        session = _ask(client, question, None)["session_id"]
-        in_context = _ask(client, follow_up, session)
+        session = ask(client, question, None)["session_id"]
+        in_context = ask(client, follow_up, session)
         assert in_context["sources"] != alone["sources"]  # the store works: context is used
 
         filler = _fill(small_disk)
         caplog.clear()
         for _ in range(20):  # each new conversation needs new pages: the disk has none
-            first = _ask(client, question + "会话" * 60, None)
-            body = _ask(client, follow_up, first["session_id"])
+            first = ask(client, question + "会话" * 60, None)
+            body = ask(client, follow_up, first["session_id"])
             assert body["type"] in ("faq", "passage", "none")
         ready = client.get("/readyz")
         assert ready.status_code == 200
@@ -90,6 +83,6 @@ def test_a_full_disk_loses_context_not_answers(
         assert all(r.exc_info is None for r in caplog.records)
 
         filler.unlink()  # room again: recording recovers without a restart
-        session = _ask(client, question, None)["session_id"]
-        assert _ask(client, follow_up, session)["sources"] == in_context["sources"]
+        session = ask(client, question, None)["session_id"]
+        assert ask(client, follow_up, session)["sources"] == in_context["sources"]
         assert client.get("/readyz").json()["status"] == "ready"
