@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import code_version, cv_parser, folds_of, log
+from benchlib import code_version, cv_parser, fit_logistic, folds_of, log
 
 from indexer.build import build_from
 from indexer.encoders import make_encoder
@@ -59,7 +59,6 @@ THRESHOLDS = [round(0.01 * i, 2) for i in range(0, 101)]  # 0 = never ask back
 COSTS = ("0.5", "0.75")  # the cost of asking back with the right option (a wrong answer costs 1)
 TARGET = "target"  # the fewest clarifications that halve the wrong answers (issue 12's done-when)
 TARGET_SHARE = 0.5  # … at most this share of the wrong answers shown without asking back
-L2 = 1.0
 SEED = 12
 
 
@@ -85,25 +84,6 @@ def shown(outcome: Outcome) -> Shown:
 
 def features(questions: Sequence[Question], names: Sequence[str]) -> np.ndarray:
     return np.array([[q.signals.get(n, 0.0) for n in names] for q in questions], dtype=float)
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression on standardised columns; weights on the raw scale."""
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = np.c_[np.ones(len(x)), (x - mean) / std]
-    w = np.zeros(z.shape[1])
-    penalty = L2 * np.eye(z.shape[1])
-    penalty[0, 0] = 0.0
-    for _ in range(30):
-        p = 1 / (1 + np.exp(-z @ w))
-        gradient = z.T @ (p - y) + penalty @ w
-        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    weights = w[1:] / std
-    return weights, float(w[0] - (weights * mean).sum())
 
 
 def with_model(q: Question, model: ClarifyModel, side: str) -> Shown:

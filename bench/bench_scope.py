@@ -30,7 +30,6 @@ questions.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from collections.abc import Sequence
@@ -38,11 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_clarify_band import fit_logistic
-from benchlib import REPO, code_version, folds_of, log
+from benchlib import code_version, cv_parser, fit_logistic, folds_of, log
 
 from indexer.build import build_from
-from indexer.encoders import DEFAULT_ENCODER, make_encoder
+from indexer.encoders import make_encoder
 from indexer.store import load_index
 from policyqa.evaluation.dataset import load_datasets
 from policyqa.evaluation.metrics import Outcome, citizen_rates, shown_right
@@ -219,13 +217,7 @@ def cross_validate(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
-    parser.add_argument(
-        "--cache-dir", type=Path, required=True, help="index folders per set (re-used)"
-    )
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--encoder", default=DEFAULT_ENCODER)
+    parser = cv_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--paths", default="faq,passage", help="comma-separated subset")
     args = parser.parse_args(argv)
     encoder = make_encoder(args.encoder)

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -64,3 +66,23 @@ def cv_parser(
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--encoder", default=DEFAULT_ENCODER)
     return parser
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression on standardised columns (Newton steps); weights on the
+    raw scale, for service/clarify_model.py's ``ClarifyModel``."""
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.c_[np.ones(len(x)), (x - mean) / std]
+    w = np.zeros(z.shape[1])
+    penalty = l2 * np.eye(z.shape[1])
+    penalty[0, 0] = 0.0
+    for _ in range(30):
+        p = 1 / (1 + np.exp(-z @ w))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    weights = w[1:] / std
+    return weights, float(w[0] - (weights * mean).sum())

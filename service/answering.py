@@ -209,7 +209,9 @@ class Answerer:
                 related=related,
                 handoff=True,
             )
-        return answer, _trace(text, faq, passages, signals), options
+        # Only the evaluation reads a full trace (every signal, some computed on first read).
+        trace = _trace(text, faq, passages, signals) if rank_both else Trace(text)
+        return answer, trace, options
 
     # A question naming a document and article ("印花税法第四条…") has said which one it means:
     # the candidate among the options that is that article is answered, without asking back.

@@ -19,7 +19,7 @@ from service.app import create_app
 from service.config import Settings
 from service.db.engine import get_database
 from service.db.migrate import upgrade
-from tests.conftest import ready_client
+from tests.conftest import ask, ready_client
 from tests.test_sample_faq import entries
 
 # Each of these has FAQ entries within a relative margin of 0.02 of each other on the sample:
@@ -33,14 +33,6 @@ def client(sample_index: Path, database_url: str) -> Iterator[TestClient]:
     upgrade(get_database(database_url))  # as an operator runs `policyqa db upgrade`
     with ready_client(create_app(Settings(index_dir=sample_index, database_url=database_url))) as c:
         yield c
-
-
-def ask(client: TestClient, question: str, session_id: str | None = None) -> dict[str, Any]:
-    payload = {"question": question, **({"session_id": session_id} if session_id else {})}
-    response = client.post("/api/v1/ask", json=payload)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def answer_of(question: str) -> str:

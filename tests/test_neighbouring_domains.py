@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +18,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.config import Settings
 from service.tuning import DEFAULT_TUNING
-from tests.conftest import ROOT, SHARED, ready_client, run_cli
+from tests.conftest import ROOT, SHARED, ask, ready_client, run_cli
 
 NEIGHBOURING = [
     "信用卡逾期了怎么办",
@@ -69,13 +68,6 @@ def _bank_document(title: str, text: str) -> str:
 def client(sample_index: Path) -> Iterator[TestClient]:
     with ready_client(create_app(Settings(index_dir=sample_index))) as c:
         yield c
-
-
-def ask(client: TestClient, question: str) -> dict[str, Any]:
-    response = client.post("/api/v1/ask", json={"question": question})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_the_shipped_tuning_has_the_fitted_gate() -> None:
