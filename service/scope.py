@@ -43,7 +43,10 @@ from service.query import synonyms
 SCOPE_FEATURES: tuple[str, ...] = ("raw", "shared", "weight")
 
 
-SUGGEST_SHARE = 0.5  # of the question's subject an FAQ entry holds to be suggested with a decline
+# An FAQ entry is suggested with a decline when its questions hold this share of the question's
+# subject (IDF-weighted salient words) or this many of its salient words.
+SUGGEST_SHARE = 0.5
+SUGGEST_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -100,17 +103,21 @@ class KnowledgeScope:
         return self.backing(question, text)
 
     def about(self, question: str, entry: FaqEntry) -> bool:
-        """Whether the entry's questions (standard and variants) hold at least half of the
-        question's subject (its salient words weighted by IDF; a word the knowledge never uses
-        weighs most): worth suggesting when the question is not answered. "周杰伦的新歌叫什么名字"
-        shares 名字 with an entry on adding a spouse's name to a deed; that is not its subject."""
+        """Whether the entry's questions (standard and variants) hold the question's subject: at
+        least half of its salient words' IDF weight (a word the knowledge never uses weighs most),
+        or two of those words (a long, rambling question: "…我们公司参加了一个项目然后没中标…资质有
+        问题…" and the entry on a supplier's challenge share 政府采购 and 中标). Worth suggesting
+        when the question is not answered. "周杰伦的新歌叫什么名字" shares only 名字 with an entry on
+        adding a spouse's name to a deed; that is not its subject."""
         text = self.entry_questions.get(entry.id)
         if text is None:
             text = normalize(" ".join(entry.questions))
         weights = {w: self.idf(w) for w in salient_words(question)}
-        total = sum(weights.values())
-        shared = sum(v for w, v in weights.items() if _contains(text, w))
-        return total > 0 and shared >= SUGGEST_SHARE * total
+        held = [w for w in weights if _contains(text, w)]
+        shared = sum(weights[w] for w in held)
+        return len(held) >= SUGGEST_WORDS or (
+            shared > 0 and shared >= SUGGEST_SHARE * sum(weights.values())
+        )
 
     def shown(
         self, question: str, *, entry: FaqEntry | None, excerpt: str | None
