@@ -266,12 +266,14 @@ class Answerer:
         """Whether the FAQ entry or the excerpt that would be shown shares enough of the
         question's subject (service/scope.py): a neighbouring domain's question is declined."""
         entry = faq.hits[0].entry if faq.hits and faq.confidence >= ACCEPT else None
+        t = self.tuning
+        if entry is not None and t.scope_faq_words <= 0:
+            return True  # the FAQ gate is off: no need to cut the question for its words
         excerpt = passages.hits[0].chunk.text if passages is not None and passages.hits else None
         shown = self.scope.shown(text, entry=entry, excerpt=excerpt)
         if shown is None:
             return True
         path, backing = shown
-        t = self.tuning
         if path == "faq":
             return backing.enough(words=t.scope_faq_words, weight=t.scope_faq_weight)
         return passage_backed(t.passage_scope, backing, signals)
