@@ -130,8 +130,9 @@ def grid(questions: Sequence[Question], path: str) -> list[Gate]:
     x = np.array([[scope_signals(q.backing, q.signals)[f] for f in SCOPE_FEATURES] for q in fitted])
     y = np.array([q.today.kind != "oos" for q in fitted], dtype=float)
     weights, bias = fit_logistic(x, y)
-    model = ClarifyModel(SCOPE_FEATURES, tuple(round(float(w), 3) for w in weights), 0.0, 0.0)
-    model = dataclasses.replace(model, bias=round(bias, 3))
+    model = ClarifyModel(
+        SCOPE_FEATURES, tuple(round(float(w), 3) for w in weights), round(bias, 3), 0.0
+    )
     return [dataclasses.replace(model, threshold=t) for t in THRESHOLDS]
 
 
