@@ -55,7 +55,9 @@ def answer_text(response: Mapping[str, Any], *, page_base: str | None) -> str:
     citation = f"依据：{citation_line(sources[0])}" if sources else ""
     extras = [f"另见：{citation_line(s)}" for s in sources[1:]]
     if related:
-        extras.append("您可以这样问：\n" + "\n".join(f"· {q}" for q in related))
+        # Numbered: the citizen replies with the digit (service/answering.py keeps the options).
+        listed = "\n".join(f"{n}. {q}" for n, q in enumerate(related, 1))
+        extras.append("您可以这样问（回复序号即可）：\n" + listed)
     if response.get("handoff") and response.get("type") == "none":
         extras.append("如需人工服务，请回复“转人工”。")
     link = ""

@@ -24,12 +24,14 @@ from indexer.textnorm import normalize, strip_punctuation
 from service import replies
 from service.citations import Source, annex_notes, apply_note, cite, validity_note
 from service.clarify_model import passage_signals
+from service.colloquial import plain
 from service.faq_match import FaqHit, FaqMatcher, FaqResult
 from service.intents import Intent, classify, strip_greeting
 from service.passages import PassageHit, PassageResult, PassageRetriever
 from service.query import QueryRep, prepare
 from service.query_encoder import QueryEncoder
 from service.references import Reference, ReferenceFinder
+from service.referrals import Referrals
 from service.scope import KnowledgeScope, passage_backed
 from service.sessions import MemorySessionStore, Option, SessionStore, Turn, looks_like_follow_up
 from service.tuning import DEFAULT_TUNING, Tuning
@@ -102,6 +104,7 @@ class Answerer:
         self.faqs = FaqMatcher(index, tuning)
         self.passages = PassageRetriever(index, tuning)
         self.scope = KnowledgeScope(index)
+        self.referrals = Referrals(index)
         self.metas = {doc_id: record.meta for doc_id, record in index.documents.items()}
         self.chunk_rows = {str(c.id): row for row, c in enumerate(self.passages.chunks)}
         self.interpretations: dict[str, list[str]] = {}
@@ -141,9 +144,9 @@ class Answerer:
             answer = Answer(_new_id(), AnswerType.SMALLTALK, replies.smalltalk(intent), 1.0)
             return answer, Trace(text)
         core = strip_greeting(text) or text
-        effective = core
+        effective = plain(core)
         if previous is not None and looks_like_follow_up(core):
-            effective = f"{previous.question[:FOLLOW_UP_CONTEXT]} {core}"
+            effective = f"{previous.question[:FOLLOW_UP_CONTEXT]} {effective}"
         answer, trace, options = self._answer(effective, rank_both=traced)
         # A clarification's choices stay with the session (``related`` shows only their labels).
         self.sessions.remember(session_id, Turn(effective, answer.answered, options))
@@ -184,6 +187,8 @@ class Answerer:
         signals = self._passage_signals(query, passages) if passages else {}
         named_passage = passages is not None and passages.hits and self._passage_is(passages, named)
         in_scope = bool(named_passage) or self._backed(text, faq, passages, signals)
+        referred = None if named_passage else self.referrals.body_for(text)
+        in_scope = in_scope and referred is None
         if in_scope and faq.hits and faq.confidence >= ACCEPT:
             faq = self._named_first(faq, named)
             if self._faq_is(faq, named) or not self.tuning.faq_clarify.asks_back(faq.signals):
@@ -200,15 +205,20 @@ class Answerer:
         else:
             confidence = max(faq.confidence, passages.confidence if passages else 0.0)
             confidence = confidence if in_scope else min(confidence, UNBACKED)
-            related = self._suggestions(text, faq)
+            related = self._suggestions(text, faq) if referred is None else []
             answer = Answer(
                 _new_id(),
                 AnswerType.NONE,
-                replies.not_found(bool(related)),
+                replies.referred(referred) if referred else replies.not_found(bool(related)),
                 confidence,
                 related=related,
                 handoff=True,
             )
+        if not options and answer.related:
+            # Related questions and a decline's suggestions are numbered too: "1" (or the
+            # question's text, which the widget's buttons send) answers that entry.
+            entries = {hit.entry.question: hit.entry.id for hit in faq.hits}
+            options = tuple(Option(q, "faq", entries[q]) for q in answer.related if q in entries)
         # Only the evaluation reads a full trace (every signal, some computed on first read).
         trace = _trace(text, faq, passages, signals) if rank_both else Trace(text)
         return answer, trace, options

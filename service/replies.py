@@ -5,8 +5,8 @@ from __future__ import annotations
 from service.intents import Intent
 
 NOT_FOUND = (
-    "抱歉，暂时没有找到与您的问题相符的政策内容。您可以换个说法再问，或看看下面这些相近的问题；"
-    "也可以转人工，由工作人员为您解答。"
+    "抱歉，暂时没有找到与您的问题相符的政策内容。您可以换个说法再问，或看看下面这些相近的问题"
+    "（回复序号即可查看）；也可以转人工，由工作人员为您解答。"
 )
 # The same without suggestions (none is about the question): what the window answers instead.
 NOT_FOUND_ALONE = (
@@ -17,6 +17,15 @@ NOT_FOUND_ALONE = (
 
 def not_found(with_suggestions: bool) -> str:
     return NOT_FOUND if with_suggestions else NOT_FOUND_ALONE
+
+
+def referred(body: str) -> str:
+    """A question another body handles (service/referrals.py): who to ask instead."""
+    return (
+        f"抱歉，本窗口的政策库中没有找到这个问题的答案：它属于{body}办理的事项，建议您向{body}咨询，"
+        "也可以拨打 12345 政务服务便民热线。本窗口解答财政预决算、政府采购、税收、会计、社会保险、"
+        "政务公开等政策问题。"
+    )
 
 
 _HANDOFF = {

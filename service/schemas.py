@@ -77,7 +77,8 @@ class AskResponse(BaseModel):
     confidence: float
     sources: list[SourceOut]
     related: list[str] = Field(
-        description="相近问题；type 为 clarify 时为按序号排列的可选项（常见问题或文件标题与条款）"
+        description="相近问题，按序号排列：在同一会话中回复序号（1–3）或问题原文即答复该项；"
+        "type 为 clarify 时为可选项（常见问题或文件标题与条款）"
     )
     handoff: bool
     session_id: str = Field(description="会话编号：由服务端签发，下次提问请带上最新的这个值")

@@ -161,7 +161,14 @@ def test_a_decline_suggests_the_faq_questions_about_its_subject(client: TestClie
     body = ask(client, "发票丢了")
     assert body["type"] == "none" and body["handoff"] is True
     assert body["related"] and all("发票" in q for q in body["related"]), body["related"]
-    assert "相近的问题" in body["answer"]
+    assert "相近的问题" in body["answer"] and "回复序号" in body["answer"]
+    # A suggestion's number, or its text (the widget's buttons send it), answers that entry.
+    chosen = ask(client, "2", session_id=body["session_id"])
+    assert chosen["type"] == "faq" and chosen["confidence"] == 1.0, chosen["answer"][:80]
+    assert chosen["related"] != body["related"]
+    again = ask(client, "发票丢了")
+    by_text = ask(client, again["related"][0], session_id=again["session_id"])
+    assert by_text["type"] == "faq" and by_text["confidence"] == 1.0
     # A long, rambling question below the confidence still gets the entry that answers it.
     body = ask(
         client,

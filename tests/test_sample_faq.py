@@ -81,6 +81,10 @@ COLLOQUIAL = [
     ("政府投资的工程审计局审不审", "sj-zhengfu-touzi-xiangmu"),
     ("外资企业的账能全用英文记吗", "kjf-waiwen-jizhang"),
     ("企业今年亏了明年赚了能抵税吗", "qysds-kuisun-mibu"),
+    # Spoken filler around the question (service/colloquial.py); before it was stripped, both were
+    # declined with the right entry only among the suggestions.
+    ("我想咨询一下，就是那个新能源汽车到底交不交车船税", "ccs-mianzheng"),
+    ("你好我想问一下就是我们单位去年多交了税，现在还能要回来吗", "zsgl-duojiao-tuishui"),
 ]
 
 # Asked back (``clarify``: the clarify model of service/tuning.py finds the runner-up too close),

@@ -457,6 +457,28 @@ def test_a_clarification_lists_numbered_options_and_a_digit_answers_one(
     assert not ask("2", "oClarifyOther").startswith(second.answer.strip()[:40])
 
 
+def test_a_declines_suggestions_are_numbered_and_a_digit_answers_one(
+    client: Client, fake: Any, tmp_path: Path, answerer: Answerer
+) -> None:
+    http = client(**configured(fake, tmp_path))
+
+    def ask(question: str) -> str:
+        r = http.post(
+            "/wechat", params=signed(), content=text_message(question, openid="oSuggest").encode()
+        )
+        content: str = fields(r.text)["Content"]
+        return content
+
+    declined = answerer.ask("发票丢了")
+    assert declined.type == "none" and len(declined.related) >= 2
+    listed = ask("发票丢了")
+    assert "您可以这样问（回复序号即可）：" in listed
+    for n, question in enumerate(declined.related, 1):
+        assert f"\n{n}. {question}" in listed
+    second = next(e for e in answerer.index.faqs.values() if e.question == declined.related[1])
+    assert ask("2").startswith(second.answer.strip()[:40])
+
+
 def test_asking_for_a_person_and_the_registered_deliverer(
     client: Client, fake: Any, tmp_path: Path
 ) -> None:
