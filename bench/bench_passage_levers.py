@@ -386,8 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--dense-sentences",
         action="store_true",
-        help="also choose the top document's chunk by sentence cosine (embeds ~13,000 sentences: "
-        "~3 min under load)",
+        help="also choose the top document's chunk by sentence cosine (embeds the ~13,000 "
+        "sentences of the top documents' chunks)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
