@@ -88,14 +88,26 @@ def test_a_person_or_a_complaint_never_gets_clarify(client: TestClient, question
     assert after["type"] == "handoff" and after["handoff"]
 
 
+@pytest.mark.parametrize("number", [2, 3])
+def test_a_number_after_an_answer_answers_its_related_question(
+    client: TestClient, number: int
+) -> None:
+    # The related questions under an answer are numbered options too (WeChat lists them so).
+    answered = ask(client, "供应商对中标结果有异议，怎么提出质疑？")
+    assert answered["type"] == "faq" and len(answered["related"]) >= number
+    after = ask(client, str(number), answered["session_id"])
+    assert after["type"] == "faq" and after["confidence"] == 1.0
+    assert after["answer"].startswith(answer_of(answered["related"][number - 1]))
+
+
 @pytest.mark.parametrize("number", ["2", "3"])
-def test_a_number_without_a_pending_clarification_is_an_ordinary_question(
+def test_a_number_without_pending_options_is_an_ordinary_question(
     client: TestClient, number: str
 ) -> None:
     alone = ask(client, number)
-    answered = ask(client, "供应商对中标结果有异议，怎么提出质疑？")
-    assert answered["type"] == "faq"
-    after = ask(client, number, answered["session_id"])
+    greeted = ask(client, "你好")
+    assert greeted["type"] == "smalltalk" and greeted["related"] == []
+    after = ask(client, number, greeted["session_id"])
     assert (after["type"], after["answer"]) == (alone["type"], alone["answer"])
     assert after["type"] != "clarify"
 

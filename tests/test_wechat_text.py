@@ -54,7 +54,7 @@ def test_a_short_answer_is_sent_whole_with_its_citations() -> None:
         "依据：《中华人民共和国政府采购法》（主席令第十四号）第三章 政府采购方式 › 第二十六条，2014-08-31，现行有效"
         in text
     )
-    assert "另见：" in text and "\n1. 什么情况下可以采用竞争性谈判？" in text
+    assert "另见：" in text and "\n2. 什么情况下可以采用竞争性谈判？" in text
     assert "/answers/" not in text  # nothing was left out
 
 
