@@ -35,17 +35,29 @@ OURS = "本窗口"  # the line of the window's own subjects (no actions)
 def referrals() -> tuple[Referral, ...]:
     """Every line of service/data/referrals.txt, the window's own first."""
     text = resources.files("service").joinpath("data", "referrals.txt").read_text("utf-8")
+    return parse_referrals(text, "service/data/referrals.txt")
+
+
+def parse_referrals(text: str, name: str) -> tuple[Referral, ...]:
+    """The lines of a referral file; ValueError naming the line for one that is malformed (an
+    edited file fails at start-up, not silently)."""
     out = []
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if line.startswith("#") or len(parts) not in (2, 3):
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
             continue
-        body, subjects, actions = (*(p.strip() for p in parts), "")[:3]
+        parts = [p.strip() for p in line.split("\t")]
+        if len(parts) != (2 if parts[0] == OURS else 3):
+            raise ValueError(f"{name}:{number}: expected body<TAB>subjects<TAB>actions: {line!r}")
+        body, *lists = parts
+        words = [item.split("|") for item in lists]
+        if not body or any(not word for group in words for word in group):
+            raise ValueError(f"{name}:{number}: an empty body, subject or action: {line!r}")
+        subjects, actions = (*words, [])[:2]
         out.append(
             Referral(
                 body,
-                tuple(normalize(s) for s in subjects.split("|") if s),
-                tuple(normalize(a) for a in actions.split("|") if a),
+                tuple(normalize(w) for w in subjects),
+                tuple(normalize(w) for w in actions),
             )
         )
     return tuple(out)
