@@ -67,9 +67,9 @@ class Referrals:
     """The referral lines with the actions the loaded knowledge does not cover."""
 
     def __init__(self, index: LoadedIndex) -> None:
-        ours = [r for r in referrals() if r.body == OURS]
-        self.ours = tuple(s for r in ours for s in r.subjects)
-        lines = [r for r in referrals() if r.body != OURS]
+        every = referrals()
+        self.ours = tuple(s for r in every if r.body == OURS for s in r.subjects)
+        lines = [r for r in every if r.body != OURS]
         any_subject = re.compile("|".join(re.escape(s) for r in lines for s in r.subjects))
         texts = [q for entry in index.faqs.values() for q in entry.questions]
         texts += [meta.title for meta in (r.meta for r in index.documents.values())]
